@@ -1,0 +1,5 @@
+// Metadata storage: the MetadataStore interface and its engines (sqlite for
+// one machine, mysql for production), on the original MogileFS schema.
+export * from './types';
+export * from './store';
+export { openStore } from './open';

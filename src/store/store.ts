@@ -1,0 +1,105 @@
+/**
+ * MetadataStore: everything a tracker reads or writes in its database, behind
+ * one interface with interchangeable engines (sqlite, mysql). Every method is
+ * one short transaction; nothing here caches, so several trackers can share
+ * one database.
+ */
+import type {
+  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
+  HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
+} from './types';
+
+export interface MetadataStore {
+  readonly engine: 'sqlite' | 'mysql';
+  /** Longest key, in bytes, the file table holds: 1024 on our schema, 255 on the original's. */
+  readonly maxKeyLength: number;
+
+  /** Create or upgrade the schema; safe to run any number of times, on ours or the original's. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  // --- domains (MogError: domain_exists) ---
+  listDomains(): Promise<DomainRow[]>;
+  createDomain(namespace: string): Promise<DomainRow>;
+  deleteDomain(dmid: number): Promise<void>;
+  domainHasFiles(dmid: number): Promise<boolean>;
+
+  // --- classes (MogError: class_exists) ---
+  listClasses(): Promise<ClassRow[]>;
+  /** classid assigned as max(classid)+1 within the domain, as the original does. */
+  createClass(c: Omit<ClassRow, 'classid'>): Promise<ClassRow>;
+  updateClass(c: ClassRow): Promise<void>;
+  deleteClass(dmid: number, classid: number): Promise<void>;
+  classHasFiles(dmid: number, classid: number): Promise<boolean>;
+
+  // --- hosts and devices (MogError: host_exists, ip_exists, dev_exists) ---
+  listHosts(): Promise<HostRow[]>;
+  /** hostid assigned as max(hostid)+1 when not given. */
+  createHost(h: Omit<HostRow, 'hostid'> & { hostid?: number }): Promise<HostRow>;
+  updateHost(hostid: number, patch: HostPatch): Promise<void>;
+  deleteHost(hostid: number): Promise<void>;
+  listDevices(): Promise<DeviceRow[]>;
+  createDevice(d: Pick<DeviceRow, 'devid' | 'hostid' | 'status'> & Partial<DeviceRow>): Promise<DeviceRow>;
+  updateDevice(devid: number, patch: DevicePatch): Promise<void>;
+
+  // --- server_settings ---
+  getSettings(): Promise<Record<string, string>>;
+  setSetting(field: string, value: string): Promise<void>;
+
+  // --- tempfile (open uploads) ---
+  /** Returns the fid (auto-increment unless given; MogError fid_in_use if taken). */
+  createTempfile(t: NewTempfile): Promise<number>;
+  getTempfile(fid: number): Promise<TempfileRow | null>;
+  deleteTempfile(fid: number): Promise<void>;
+  /** Open uploads created before `before` (unix seconds), oldest first. */
+  listStaleTempfiles(before: number, limit: number): Promise<TempfileRow[]>;
+
+  // --- files ---
+  getFile(fid: number): Promise<FileRow | null>;
+  getFileByKey(dmid: number, dkey: string): Promise<FileRow | null>;
+  /**
+   * create_close, atomically: the file row (devcount = devids.length), its
+   * file_on rows and checksum are written, the tempfile row removed, and an
+   * older file under the same key is removed and queued for deletion.
+   * Returns the replaced fid, if any.
+   */
+  commitFile(f: CommitFile): Promise<{ replacedFid: number | null }>;
+  /** Removes the file row and checksum, and queues the fid in file_to_delete2 (now). */
+  deleteFile(fid: number): Promise<void>;
+  /** MogError unknown_key if `from` is missing, key_exists if `to` is taken. */
+  renameFile(dmid: number, from: string, to: string): Promise<void>;
+  updateFileClass(fid: number, classid: number): Promise<void>;
+  /** Keys starting with `prefix`, greater than `after`, in byte order, at most `limit`. */
+  listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]>;
+  /** Files with fid > from, by fid, at most `count`. */
+  listFids(from: number, count: number): Promise<FileRow[]>;
+
+  // --- file_on (which device holds which fid) ---
+  fileDevids(fid: number): Promise<number[]>;
+  /** Adds a file_on row and refreshes file.devcount; no error if it already exists. */
+  addFileOn(fid: number, devid: number): Promise<void>;
+  /** Removes a file_on row and refreshes file.devcount. */
+  removeFileOn(fid: number, devid: number): Promise<void>;
+  getChecksum(fid: number): Promise<Checksum | null>;
+  setChecksum(fid: number, c: Checksum): Promise<void>;
+
+  // --- file_to_replicate ---
+  /** Upsert: an existing row keeps the earlier nexttry. */
+  enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): Promise<void>;
+  /**
+   * Claims up to `limit` jobs due at `now` for this tracker alone: their
+   * nexttry is pushed to now+leaseSeconds in the same transaction, so another
+   * tracker sharing the database does not take them too.
+   */
+  claimReplicateJobs(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]>;
+  finishReplicate(fid: number): Promise<void>;
+  retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void>;
+
+  // --- file_to_delete2 ---
+  enqueueDelete(fid: number, nexttry: number): Promise<void>;
+  claimDeleteJobs(now: number, limit: number, leaseSeconds: number): Promise<DeleteJob[]>;
+  finishDelete(fid: number): Promise<void>;
+  retryDelete(fid: number, nexttry: number, failcount: number): Promise<void>;
+
+  queueDepths(): Promise<{ replicate: number; delete: number }>;
+}

@@ -1,0 +1,68 @@
+/**
+ * What every part of a tracker shares: the store, its config, its logger, the
+ * cached cluster layout, and what this tracker's monitor has observed of each
+ * device. Command handlers and background workers both receive one of these.
+ */
+import type { Logger } from '../common/log';
+import type { MetadataStore, DeviceRow, HostRow, DomainRow, ClassRow } from '../store';
+
+export interface TrackerConfig {
+  /** Address to listen on (default 127.0.0.1:7001). */
+  host: string;
+  port: number;
+  /** Timeout for HTTP calls to storage nodes, ms (original: node_timeout, 2 s). */
+  nodeTimeoutMs: number;
+  /** Parallel replication copies per tracker (original: replicate_jobs). */
+  replicateJobs: number;
+  /** Parallel deletes per tracker (original: delete_jobs). */
+  deleteJobs: number;
+  /** Monitor round interval, ms. */
+  monitorIntervalMs: number;
+  /** An open upload (tempfile row) older than this is reaped, seconds. */
+  tempfileTimeoutSec: number;
+}
+
+export const defaultTrackerConfig: TrackerConfig = {
+  host: '127.0.0.1',
+  port: 7001,
+  nodeTimeoutMs: 2000,
+  replicateJobs: 8,
+  deleteJobs: 4,
+  monitorIntervalMs: 2000,
+  tempfileTimeoutSec: 3600,
+};
+
+/** A snapshot of the cluster's layout, reloaded from the store (short TTL, and after our own writes). */
+export interface Layout {
+  domains: DomainRow[];
+  classes: ClassRow[];
+  hosts: HostRow[];
+  devices: DeviceRow[];
+}
+
+/** What this tracker's monitor saw of one device on its last round. */
+export interface ObservedDevice {
+  devid: number;
+  /** Reachable and its usage file readable. */
+  reachable: boolean;
+  /** A test write (PUT then DELETE) succeeded. */
+  writable: boolean;
+  mbTotal: number | null;
+  mbUsed: number | null;
+  /** unix seconds of the observation */
+  asof: number;
+}
+
+export interface TrackerContext {
+  readonly store: MetadataStore;
+  readonly config: TrackerConfig;
+  readonly log: Logger;
+  /** The current layout (cached briefly). */
+  layout(): Promise<Layout>;
+  /** Forget the cached layout after a write that changes it. */
+  invalidateLayout(): void;
+  /** Monitor observations by devid (empty until the first round). */
+  readonly observed: Map<number, ObservedDevice>;
+  /** Nudge a background worker: there is new work in its queue. */
+  wake(worker: 'replicate' | 'delete' | 'monitor'): void;
+}

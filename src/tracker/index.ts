@@ -1,0 +1,3 @@
+// mogilefsd: the tracker. A TCP line-protocol server over a MetadataStore,
+// plus the background workers that keep every file at its class's mindevcount.
+export * from './context';
