@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Gets a fresh checkout ready for `npm start`, `npm test` or `npm run bench`,
+// using only Node built-ins: Debian packages (when root on Debian), `npm ci`
+// when node_modules is missing or stale, then the TypeScript build.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const mode = process.argv[2] || 'start';
+const inCI = process.env.CI === 'true' || process.env.CI === '1';
+
+// What each mode needs from Debian. FUSE and litmus belong to later parts of
+// the product but are cheap to have; MariaDB is the production store and is
+// tested for real.
+const PACKAGES = {
+  start: ['fuse', 'libfuse2'],
+  test: ['mariadb-server', 'fuse', 'libfuse2', 'litmus', 'rsync'],
+  bench: ['fuse', 'libfuse2'],
+};
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  return r.status === 0;
+}
+
+function missingDebianPackages(names) {
+  return names.filter((n) => {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', n], { encoding: 'utf8' });
+    return r.status !== 0 || !/install ok installed/.test(r.stdout);
+  });
+}
+
+function ensureDebianPackages() {
+  const wanted = PACKAGES[mode] || [];
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!fs.existsSync('/usr/bin/apt-get') || !fs.existsSync('/usr/bin/dpkg-query')) return;
+  const missing = missingDebianPackages(wanted);
+  if (missing.length === 0) return;
+  if (!isRoot) {
+    console.error(`ensure: missing Debian packages (${missing.join(' ')}); run as root or: apt-get install -y ${missing.join(' ')}`);
+    if (inCI) process.exit(1);
+    return;
+  }
+  console.error(`ensure: installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  if (!run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env })) {
+    console.error('ensure: apt-get install failed');
+    if (inCI) process.exit(1);
+  }
+}
+
+function mtime(p) {
+  try { return fs.statSync(p).mtimeMs; } catch { return -1; }
+}
+
+function ensureNodeModules() {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  if (mtime(marker) >= 0 && mtime(marker) >= mtime(path.join(root, 'package-lock.json'))) return;
+  console.error('ensure: installing npm packages (npm ci)');
+  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
+    console.error('ensure: npm ci failed');
+    process.exit(1);
+  }
+}
+
+function build() {
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!run(process.execPath, [tsc, '-p', 'tsconfig.json'])) {
+    console.error('ensure: TypeScript build failed');
+    process.exit(1);
+  }
+}
+
+ensureDebianPackages();
+ensureNodeModules();
+build();

@@ -1,0 +1,142 @@
+/**
+ * `mogfs up`: a whole MogileFS on one machine, in the foreground. Starts a
+ * tracker and two storage nodes (on 127.0.0.1 and 127.0.0.2, since the
+ * original schema wants one IP per host) as child processes over DATA,
+ * registers hosts and devices, makes domain `default` (class `default`,
+ * mindevcount 2), and prints `ready` once every device is writable.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+import { TrackerClient } from '../client';
+import { isMogError } from '../protocol';
+
+export interface UpOptions {
+  data: string;
+  trackerPort: number;
+  storagePort: number;
+  db: string;
+  mount: boolean;
+}
+
+interface StorageSpec { hostname: string; ip: string; devids: number[] }
+
+const STORAGE: StorageSpec[] = [
+  { hostname: 'storage1', ip: '127.0.0.1', devids: [1, 2] },
+  { hostname: 'storage2', ip: '127.0.0.2', devids: [3, 4] },
+];
+
+const distSrc = path.resolve(__dirname, '..');
+
+export async function up(opts: UpOptions): Promise<void> {
+  const data = path.resolve(opts.data);
+  const logs = path.join(data, 'logs');
+  await mkdir(logs, { recursive: true });
+  const children: { name: string; proc: ChildProcess }[] = [];
+  let stopping = false;
+
+  const stopAll = async (code: number): Promise<never> => {
+    stopping = true;
+    await Promise.all(children.map(({ proc }) => stopChild(proc)));
+    process.exit(code);
+  };
+  process.on('SIGINT', () => { console.log('mogfs: stopping'); void stopAll(0); });
+  process.on('SIGTERM', () => { void stopAll(0); });
+
+  const launch = async (name: string, script: string, args: string[]): Promise<void> => {
+    const log = await open(path.join(logs, `${name}.log`), 'a');
+    const proc = spawn(process.execPath, [path.join(distSrc, 'cli', script), ...args], {
+      stdio: ['ignore', log.fd, log.fd],
+    });
+    await log.close();
+    children.push({ name, proc });
+    proc.on('exit', (code, sig) => {
+      if (stopping) return;
+      console.error(`mogfs: ${name} exited (${sig ?? code}); see ${path.join(logs, name + '.log')}`);
+      void stopAll(1);
+    });
+  };
+
+  const dsn = opts.db === 'sqlite' ? `sqlite:${path.join(data, 'mogilefs.sqlite')}` : opts.db;
+  for (const s of STORAGE) {
+    const docroot = path.join(data, s.hostname);
+    for (const devid of s.devids) await mkdir(path.join(docroot, `dev${devid}`), { recursive: true });
+    await launch(s.hostname, 'mogstored.js', [
+      '--docroot', docroot,
+      '--httplisten', `${s.ip}:${opts.storagePort}`,
+      '--mgmtlisten', `${s.ip}:${opts.storagePort + 1}`,
+    ]);
+  }
+  await launch('tracker', 'mogilefsd.js', ['--listen', `127.0.0.1:${opts.trackerPort}`, '--db', dsn]);
+
+  const tracker = `127.0.0.1:${opts.trackerPort}`;
+  const client = new TrackerClient({ trackers: [tracker], timeoutMs: 5000 });
+  try {
+    await waitFor(async () => { await client.call('noop', {}); return true; }, 30_000, `tracker at ${tracker} did not answer; see ${logs}/tracker.log`);
+    await register(client, opts.storagePort);
+    await waitFor(async () => allWritable(client), 60_000, 'storage devices did not become writable; see the storage logs in ' + logs);
+  } catch (e) {
+    console.error(`mogfs: ${(e as Error).message}`);
+    client.close();
+    return stopAll(1);
+  }
+  client.close();
+  console.log(`mogfs ready: tracker ${tracker}, storage nodes ${STORAGE.map((s) => `${s.ip}:${opts.storagePort}`).join(' ')}, domain default, data ${data} (Ctrl-C stops)`);
+}
+
+async function register(client: TrackerClient, storagePort: number): Promise<void> {
+  for (const s of STORAGE) {
+    await ignoring(['host_exists', 'ip_exists'], () =>
+      client.call('create_host', { host: s.hostname, ip: s.ip, port: storagePort, status: 'alive' }));
+    await client.call('update_host', { host: s.hostname, ip: s.ip, port: storagePort, status: 'alive' });
+    for (const devid of s.devids) {
+      await ignoring(['existing_devid', 'dev_exists', 'devid_exists'], () =>
+        client.call('create_device', { hostname: s.hostname, devid, state: 'alive' }));
+    }
+  }
+  await ignoring(['domain_exists'], () => client.call('create_domain', { domain: 'default' }));
+  await ignoring(['class_exists'], () => client.call('create_class', { domain: 'default', class: 'default', mindevcount: 2 }));
+  await client.call('update_class', { domain: 'default', class: 'default', mindevcount: 2 });
+}
+
+async function allWritable(client: TrackerClient): Promise<boolean> {
+  const r = await client.call('get_devices', {});
+  const n = Number(r.devices ?? 0);
+  const want = STORAGE.reduce((a, s) => a + s.devids.length, 0);
+  if (n < want) return false;
+  for (let i = 1; i <= n; i++) {
+    if (r[`dev${i}_observed_state`] !== 'writeable') return false;
+  }
+  return true;
+}
+
+async function ignoring(codes: string[], fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!codes.some((c) => isMogError(e, c))) throw e;
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(what + (last instanceof Error ? ` (last error: ${last.message})` : ''));
+}
+
+function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    proc.once('exit', () => { clearTimeout(t); resolve(); });
+    proc.kill('SIGTERM');
+  });
+}
