@@ -3,3 +3,5 @@
 export * from './types';
 export * from './store';
 export { openStore } from './open';
+export { OUR_MAX_KEY_LENGTH, checkKeyLength, compareKeys, nextPrefix, parseDevids } from './keys';
+export type { DirEntry } from './listdir';

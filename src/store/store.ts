@@ -8,6 +8,7 @@ import type {
   Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from './types';
+import type { DirEntry } from './listdir';
 
 export interface MetadataStore {
   readonly engine: 'sqlite' | 'mysql';
@@ -26,13 +27,17 @@ export interface MetadataStore {
 
   // --- classes (MogError: class_exists) ---
   listClasses(): Promise<ClassRow[]>;
-  /** classid assigned as max(classid)+1 within the domain, as the original does. */
+  /**
+   * classid assigned as max(classid)+1 within the domain, as the original does;
+   * a class named 'default' is stored as classid 0 (the original's way of
+   * overriding the implicit default class's mindevcount).
+   */
   createClass(c: Omit<ClassRow, 'classid'>): Promise<ClassRow>;
   updateClass(c: ClassRow): Promise<void>;
   deleteClass(dmid: number, classid: number): Promise<void>;
   classHasFiles(dmid: number, classid: number): Promise<boolean>;
 
-  // --- hosts and devices (MogError: host_exists, ip_exists, dev_exists) ---
+  // --- hosts and devices (MogError: host_exists, ip_exists, existing_devid as the original) ---
   listHosts(): Promise<HostRow[]>;
   /** hostid assigned as max(hostid)+1 when not given. */
   createHost(h: Omit<HostRow, 'hostid'> & { hostid?: number }): Promise<HostRow>;
@@ -61,16 +66,29 @@ export interface MetadataStore {
    * create_close, atomically: the file row (devcount = devids.length), its
    * file_on rows and checksum are written, the tempfile row removed, and an
    * older file under the same key is removed and queued for deletion.
-   * Returns the replaced fid, if any.
+   * Returns the replaced fid, if any. MogError no_temp_file when the tempfile
+   * row is gone (closed twice, or reaped), fid_exists when the key already
+   * points at this fid, key_too_long past maxKeyLength.
    */
   commitFile(f: CommitFile): Promise<{ replacedFid: number | null }>;
-  /** Removes the file row and checksum, and queues the fid in file_to_delete2 (now). */
-  deleteFile(fid: number): Promise<void>;
+  /**
+   * Removes the file row, its checksum and any tempfile row, and queues the
+   * fid in file_to_delete2 with nexttry `now` (default: the clock). file_on
+   * rows stay: the delete worker needs them to find the copies.
+   */
+  deleteFile(fid: number, now?: number): Promise<void>;
   /** MogError unknown_key if `from` is missing, key_exists if `to` is taken. */
   renameFile(dmid: number, from: string, to: string): Promise<void>;
   updateFileClass(fid: number, classid: number): Promise<void>;
   /** Keys starting with `prefix`, greater than `after`, in byte order, at most `limit`. */
   listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]>;
+  /**
+   * One directory level under `prefix` (see listdir.ts): keys without
+   * `delimiter` after the prefix, and each deeper subtree once as its common
+   * prefix, in byte order, after `after` (a key or a common prefix), at most
+   * `limit`. Costs one index seek per subtree, not a walk of every key below.
+   */
+  listDirectory(dmid: number, prefix: string, delimiter: string, after: string | null, limit: number): Promise<DirEntry[]>;
   /** Files with fid > from, by fid, at most `count`. */
   listFids(from: number, count: number): Promise<FileRow[]>;
 

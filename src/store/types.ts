@@ -104,6 +104,14 @@ export interface CommitFile {
   /** Devices that hold the uploaded copy (file_on rows to create). */
   devids: number[];
   checksum?: Checksum;
+  /** Unix seconds, for the delete-queue row of a replaced fid (default: now). */
+  now?: number;
+  /**
+   * When set, a file_to_replicate row (fromdevid NULL) is upserted with this
+   * nexttry in the same transaction, so a crash after commit cannot leave a
+   * file that nobody replicates.
+   */
+  replicateNexttry?: number;
 }
 
 export type HostPatch = Partial<Omit<HostRow, 'hostid'>>;

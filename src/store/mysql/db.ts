@@ -1,0 +1,144 @@
+/**
+ * A mysql2 promise pool with the few helpers the engine needs: server-side
+ * prepared statements (mysql2 caches them per connection), short
+ * transactions retried on deadlock, and MySQL error classification.
+ */
+import mysql from 'mysql2/promise';
+
+export type Param = string | number | Buffer | null;
+
+/** What both the pool and a transaction's connection can do. */
+export interface Q {
+  all<T>(sql: string, ...params: Param[]): Promise<T[]>;
+  get<T>(sql: string, ...params: Param[]): Promise<T | undefined>;
+  run(sql: string, ...params: Param[]): Promise<mysql.ResultSetHeader>;
+}
+
+type Executor = Pick<mysql.Pool, 'execute'> | Pick<mysql.PoolConnection, 'execute'>;
+
+function makeQ(ex: Executor): Q {
+  return {
+    async all<T>(sql: string, ...params: Param[]): Promise<T[]> {
+      const [rows] = await ex.execute<mysql.RowDataPacket[]>(sql, params);
+      return rows as unknown as T[];
+    },
+    async get<T>(sql: string, ...params: Param[]): Promise<T | undefined> {
+      const [rows] = await ex.execute<mysql.RowDataPacket[]>(sql, params);
+      return rows[0] as unknown as T | undefined;
+    },
+    async run(sql: string, ...params: Param[]): Promise<mysql.ResultSetHeader> {
+      const [res] = await ex.execute<mysql.ResultSetHeader>(sql, params);
+      return res;
+    },
+  };
+}
+
+export class MysqlDb implements Q {
+  readonly pool: mysql.Pool;
+  readonly database: string;
+  private readonly q: Q;
+
+  constructor(url: string) {
+    const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
+    if (u.pathname.length <= 1) {
+      throw new Error(`MySQL DSN "${url}" names no database: use mysql://user:pass@host:port/dbname`);
+    }
+    this.database = decodeURIComponent(u.pathname.slice(1));
+    this.pool = mysql.createPool({
+      host: u.hostname,
+      port: u.port ? Number(u.port) : 3306,
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: this.database,
+      charset: 'utf8mb4',
+      connectionLimit: Number(u.searchParams.get('connectionLimit') ?? 10),
+      waitForConnections: true,
+      enableKeepAlive: true,
+    });
+    this.q = makeQ(this.pool);
+  }
+
+  all<T>(sql: string, ...params: Param[]): Promise<T[]> { return this.q.all<T>(sql, ...params); }
+  get<T>(sql: string, ...params: Param[]): Promise<T | undefined> { return this.q.get<T>(sql, ...params); }
+  run(sql: string, ...params: Param[]): Promise<mysql.ResultSetHeader> { return this.q.run(sql, ...params); }
+
+  /** Plain (unprepared) statement, for DDL that the binary protocol refuses. */
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  /**
+   * Runs fn in a transaction on one pooled connection. A deadlock or lock
+   * wait timeout rolls back and reruns fn (it must only touch the database),
+   * as InnoDB expects of its clients.
+   */
+  async tx<T>(fn: (q: Q) => Promise<T>, attempts = 4): Promise<T> {
+    for (let i = 1; ; i++) {
+      const conn = await this.pool.getConnection();
+      try {
+        await conn.beginTransaction();
+        const out = await fn(makeQ(conn));
+        await conn.commit();
+        return out;
+      } catch (e) {
+        await conn.rollback().catch(() => undefined);
+        if (i < attempts && isRetryable(e)) continue;
+        throw e;
+      } finally {
+        conn.release();
+      }
+    }
+  }
+
+  /**
+   * Runs fn on one connection while holding a named server lock (GET_LOCK),
+   * as the original does for work that must not interleave across trackers.
+   */
+  async withLock<T>(name: string, fn: (q: Q) => Promise<T>): Promise<T> {
+    // Lock names are server-wide: scope them to this database (64 characters at most).
+    name = `${this.database}:${name}`.slice(0, 64);
+    const conn = await this.pool.getConnection();
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 30) AS l', [name]);
+      if (Number(rows[0]?.l) !== 1) throw new Error(`timed out waiting for database lock ${name}; is another tracker stuck?`);
+      try {
+        return await fn(makeQ(conn));
+      } finally {
+        await conn.query('SELECT RELEASE_LOCK(?)', [name]);
+      }
+    } finally {
+      conn.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function errno(e: unknown): number | undefined {
+  const n = (e as { errno?: unknown } | null)?.errno;
+  return typeof n === 'number' ? n : undefined;
+}
+
+/** ER_DUP_ENTRY. */
+export function isDuplicate(e: unknown): boolean {
+  return errno(e) === 1062;
+}
+
+/** ER_DUP_ENTRY on the primary key (rather than on a unique index). */
+export function isDuplicatePrimary(e: unknown): boolean {
+  return isDuplicate(e) && /for key '(?:[\w$]+\.)?PRIMARY'/i.test(String((e as Error).message));
+}
+
+/** ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT. */
+export function isRetryable(e: unknown): boolean {
+  const n = errno(e);
+  return n === 1213 || n === 1205;
+}
+
+/** An integer for LIMIT, inlined: prepared LIMIT parameters are picky across server versions. */
+export function lim(n: number): number {
+  const v = Math.trunc(Number(n));
+  return Number.isFinite(v) && v > 0 ? v : 0;
+}

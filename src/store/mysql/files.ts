@@ -1,0 +1,261 @@
+/**
+ * Files on MySQL: tempfile (open uploads, and the fid allocator), file,
+ * file_on and checksum. Keys travel as UTF-8 bytes: bound as Buffers and read
+ * back with CAST(dkey AS BINARY), so neither our VARBINARY column nor an
+ * original VARCHAR column (whatever its charset) re-encodes them.
+ */
+import { MogError } from '../../protocol';
+import { checkKeyLength, compareKeys, nextPrefix } from '../keys';
+import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '../types';
+import { isDuplicate, isDuplicatePrimary, lim, MysqlDb, Q } from './db';
+import type { KeyColumn } from './schema';
+
+/** How to bind and read keys for one dkey column. */
+export class KeySql {
+  /** SQL for a key parameter: bytes as they are, reinterpreted in a text column's charset. */
+  readonly param: string;
+  constructor(readonly col: KeyColumn) {
+    const cs = col.charset;
+    if (cs !== null && !/^\w+$/.test(cs)) throw new Error(`unexpected dkey charset ${cs}`);
+    this.param = cs === null ? '?' : `CONVERT(? USING ${cs})`;
+  }
+  bind(key: string): Buffer {
+    return Buffer.from(key, 'utf8');
+  }
+}
+
+/** dkey as raw bytes, whatever the column type. */
+const DKEY = 'CAST(dkey AS BINARY) AS dkey';
+const FILE_COLS = `fid, dmid, ${DKEY}, length, classid, devcount`;
+const TEMP_COLS = `fid, createtime, classid, dmid, ${DKEY}, devids`;
+
+function keyString(v: unknown): string {
+  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v ?? '');
+}
+
+function fileRow(r: FileRow | undefined): FileRow | null {
+  return r ? { ...r, dkey: keyString(r.dkey), length: Number(r.length) } : null;
+}
+
+function tempRow(r: TempfileRow): TempfileRow {
+  return { ...r, dkey: keyString(r.dkey) };
+}
+
+export class MysqlFiles {
+  constructor(
+    private readonly db: MysqlDb,
+    private readonly fileKey: KeySql,
+    private readonly tempKey: KeySql,
+    private readonly maxKeyLength: number,
+  ) {}
+
+  async createTempfile(t: NewTempfile): Promise<number> {
+    checkKeyLength(t.dkey, this.maxKeyLength);
+    const insert = async (fid: number | null): Promise<number> => {
+      const r = await this.db.run(
+        `INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, ?, ?, ?, ${this.tempKey.param}, ?)`,
+        fid, t.createtime, t.classid, t.dmid, this.tempKey.bind(t.dkey), t.devids,
+      );
+      return fid ?? Number(r.insertId);
+    };
+    if (t.fid) {
+      if (await this.fidTaken(this.db, t.fid)) throw new MogError('fid_in_use', `fid ${t.fid} is already in use`);
+      try {
+        return await insert(t.fid);
+      } catch (e) {
+        if (isDuplicate(e)) throw new MogError('fid_in_use', `fid ${t.fid} is already in use`);
+        throw e;
+      }
+    }
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const fid = await insert(null);
+      if (!(await this.fidTaken(this.db, fid))) return fid;
+      // The counter is behind fids in use (a client chose a fid, or InnoDB
+      // reset the counter from an emptied tempfile after a restart): give the
+      // fid back and push the counter past the highest fid we know of.
+      await this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
+      const top = (await this.db.get<{ m: number | null }>(
+        `SELECT GREATEST(COALESCE((SELECT MAX(fid) FROM file), 0), COALESCE((SELECT MAX(fid) FROM file_to_delete2), 0)) AS m`,
+      ))?.m ?? 0;
+      const seeded = await this.db.run(
+        'INSERT IGNORE INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, 0, 0, 0, NULL, NULL)', top,
+      );
+      if (seeded.affectedRows > 0) await this.db.run('DELETE FROM tempfile WHERE fid = ? AND createtime = 0', top);
+    }
+    throw new Error('could not allocate a fid: the tempfile counter keeps colliding with fids in use');
+  }
+
+  /** A fid is taken while a file row, or a queued delete of an old file, still uses it. */
+  private async fidTaken(q: Q, fid: number): Promise<boolean> {
+    if (await q.get('SELECT 1 FROM file WHERE fid = ?', fid)) return true;
+    return !!(await q.get('SELECT 1 FROM file_to_delete2 WHERE fid = ?', fid));
+  }
+
+  async getTempfile(fid: number): Promise<TempfileRow | null> {
+    const r = await this.db.get<TempfileRow>(`SELECT ${TEMP_COLS} FROM tempfile WHERE fid = ?`, fid);
+    return r ? tempRow(r) : null;
+  }
+
+  async deleteTempfile(fid: number): Promise<void> {
+    await this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
+  }
+
+  async listStaleTempfiles(before: number, limit: number): Promise<TempfileRow[]> {
+    const rows = await this.db.all<TempfileRow>(
+      `SELECT ${TEMP_COLS} FROM tempfile WHERE createtime < ? ORDER BY createtime, fid LIMIT ${lim(limit)}`, before,
+    );
+    return rows.map(tempRow);
+  }
+
+  async getFile(fid: number): Promise<FileRow | null> {
+    return fileRow(await this.db.get<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE fid = ?`, fid));
+  }
+
+  async getFileByKey(dmid: number, dkey: string): Promise<FileRow | null> {
+    return fileRow(await this.db.get<FileRow>(
+      `SELECT ${FILE_COLS} FROM file WHERE dmid = ? AND dkey = ${this.fileKey.param}`, dmid, this.fileKey.bind(dkey),
+    ));
+  }
+
+  async commitFile(f: CommitFile, now: number): Promise<{ replacedFid: number | null }> {
+    checkKeyLength(f.dkey, this.maxKeyLength);
+    const key = this.fileKey.bind(f.dkey);
+    return this.db.tx(async (q) => {
+      if ((await q.run('DELETE FROM tempfile WHERE fid = ?', f.fid)).affectedRows === 0) {
+        throw new MogError('no_temp_file', `fid ${f.fid} has no open upload (closed twice, or expired); upload again`);
+      }
+      let replacedFid: number | null = null;
+      // FOR UPDATE also locks the gap, so a concurrent commit of the same key waits for us.
+      const old = await q.get<{ fid: number }>(
+        `SELECT fid FROM file WHERE dmid = ? AND dkey = ${this.fileKey.param} FOR UPDATE`, f.dmid, key,
+      );
+      if (old) {
+        if (old.fid === f.fid) throw new MogError('fid_exists', `fid ${f.fid} is already stored under this key`);
+        await removeFile(q, old.fid, now);
+        replacedFid = old.fid;
+      }
+      try {
+        await q.run(
+          `INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ${this.fileKey.param}, ?, ?, ?)`,
+          f.fid, f.dmid, key, f.length, f.classid, new Set(f.devids).size,
+        );
+      } catch (e) {
+        if (isDuplicatePrimary(e)) throw new MogError('fid_in_use', `fid ${f.fid} already belongs to another key`);
+        throw e;
+      }
+      for (const devid of f.devids) await q.run('INSERT IGNORE INTO file_on (fid, devid) VALUES (?, ?)', f.fid, devid);
+      if (f.checksum) {
+        await q.run('REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?)', f.fid, f.checksum.hashtype, f.checksum.checksum);
+      }
+      if (f.replicateNexttry !== undefined) await enqueueReplicate(q, f.fid, null, f.replicateNexttry);
+      return { replacedFid };
+    });
+  }
+
+  async deleteFile(fid: number, now: number): Promise<void> {
+    await this.db.tx((q) => removeFile(q, fid, now));
+  }
+
+  async renameFile(dmid: number, from: string, to: string): Promise<void> {
+    checkKeyLength(to, this.maxKeyLength);
+    const p = this.fileKey.param;
+    const lookup = `SELECT fid FROM file WHERE dmid = ? AND dkey = ${p} FOR UPDATE`;
+    await this.db.tx(async (q) => {
+      const src = await q.get<{ fid: number }>(lookup, dmid, this.fileKey.bind(from));
+      if (!src) throw new MogError('unknown_key', `key "${from}" does not exist in this domain`);
+      const dst = await q.get<{ fid: number }>(lookup, dmid, this.fileKey.bind(to));
+      if (dst && dst.fid !== src.fid) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
+      try {
+        await q.run(`UPDATE file SET dkey = ${p} WHERE fid = ?`, this.fileKey.bind(to), src.fid);
+      } catch (e) {
+        if (isDuplicate(e)) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
+        throw e;
+      }
+    });
+  }
+
+  async updateFileClass(fid: number, classid: number): Promise<void> {
+    await this.db.run('UPDATE file SET classid = ? WHERE fid = ?', classid, fid);
+  }
+
+  listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]> {
+    const end = nextPrefix(prefix);
+    if (after !== null && compareKeys(after, prefix) >= 0) return this.scanKeys(dmid, after, false, end, limit);
+    return this.scanKeys(dmid, prefix, true, end, limit);
+  }
+
+  /** Keys from `from` (inclusive or not) below `end`, in byte order: one range scan of the (dmid, dkey) index. */
+  async scanKeys(dmid: number, from: string, inclusive: boolean, end: string | null, limit: number): Promise<string[]> {
+    const p = this.fileKey.param;
+    const conds = ['dmid = ?', inclusive ? `dkey >= ${p}` : `dkey > ${p}`];
+    const params: Array<number | Buffer> = [dmid, this.fileKey.bind(from)];
+    if (end !== null) {
+      conds.push(`dkey < ${p}`);
+      params.push(this.fileKey.bind(end));
+    }
+    // ORDER BY the column, not the CAST alias, or MySQL sorts instead of reading the index in order.
+    const rows = await this.db.all<{ dkey: Buffer }>(
+      `SELECT ${DKEY} FROM file WHERE ${conds.join(' AND ')} ORDER BY file.dkey LIMIT ${lim(limit)}`, ...params,
+    );
+    return rows.map((r) => keyString(r.dkey));
+  }
+
+  async listFids(from: number, count: number): Promise<FileRow[]> {
+    const rows = await this.db.all<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE fid > ? ORDER BY fid LIMIT ${lim(count)}`, from);
+    return rows.map((r) => fileRow(r) as FileRow);
+  }
+
+  async fileDevids(fid: number): Promise<number[]> {
+    return (await this.db.all<{ devid: number }>('SELECT devid FROM file_on WHERE fid = ? ORDER BY devid', fid)).map((r) => r.devid);
+  }
+
+  async addFileOn(fid: number, devid: number): Promise<void> {
+    await this.db.tx(async (q) => {
+      await q.run('INSERT IGNORE INTO file_on (fid, devid) VALUES (?, ?)', fid, devid);
+      await refreshDevcount(q, fid);
+    });
+  }
+
+  async removeFileOn(fid: number, devid: number): Promise<void> {
+    await this.db.tx(async (q) => {
+      await q.run('DELETE FROM file_on WHERE fid = ? AND devid = ?', fid, devid);
+      await refreshDevcount(q, fid);
+    });
+  }
+
+  async getChecksum(fid: number): Promise<Checksum | null> {
+    const r = await this.db.get<Checksum>('SELECT hashtype, checksum FROM checksum WHERE fid = ?', fid);
+    return r ? { hashtype: r.hashtype, checksum: Buffer.from(r.checksum) } : null;
+  }
+
+  async setChecksum(fid: number, c: Checksum): Promise<void> {
+    await this.db.run('REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?)', fid, c.hashtype, c.checksum);
+  }
+
+  enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): Promise<void> {
+    return enqueueReplicate(this.db, fid, fromdevid, nexttry);
+  }
+}
+
+async function refreshDevcount(q: Q, fid: number): Promise<void> {
+  await q.run('UPDATE file SET devcount = LEAST(255, (SELECT COUNT(*) FROM file_on WHERE fid = ?)) WHERE fid = ?', fid, fid);
+}
+
+/** Inside a transaction: the file row and checksum go, the fid is queued for deletion from its devices. */
+async function removeFile(q: Q, fid: number, now: number): Promise<void> {
+  await q.run('DELETE FROM file WHERE fid = ?', fid);
+  await q.run('DELETE FROM tempfile WHERE fid = ?', fid);
+  await q.run('DELETE FROM checksum WHERE fid = ?', fid);
+  await q.run(
+    'INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?) ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry))',
+    fid, now,
+  );
+}
+
+async function enqueueReplicate(q: Q, fid: number, fromdevid: number | null, nexttry: number): Promise<void> {
+  await q.run(
+    `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES (?, ?, ?)
+     ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry)), fromdevid = COALESCE(VALUES(fromdevid), fromdevid)`,
+    fid, nexttry, fromdevid,
+  );
+}

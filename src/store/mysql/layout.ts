@@ -1,0 +1,230 @@
+/**
+ * Domains, classes, hosts, devices and server settings on MySQL. Ids are
+ * max+1 as the original allocates them, under a named lock so trackers
+ * sharing the database never race for one.
+ */
+import { MogError } from '../../protocol';
+import type { ClassRow, DevicePatch, DeviceRow, DomainRow, HostPatch, HostRow } from '../types';
+import { isDuplicate, isDuplicatePrimary, MysqlDb, Param, Q } from './db';
+
+const HOST_COLS = ['status', 'http_port', 'http_get_port', 'hostname', 'hostip', 'altip', 'altmask'] as const;
+const DEVICE_COLS = ['hostid', 'status', 'weight', 'mb_total', 'mb_used', 'mb_asof'] as const;
+
+/**
+ * Inserts with id = max+1. The named lock makes allocation one at a time
+ * across every tracker on the database, so two never compute the same id.
+ */
+function insertNextId(
+  db: MysqlDb, table: string, alloc: (q: Q) => Promise<number>, insert: (q: Q, id: number) => Promise<void>,
+): Promise<number> {
+  return db.withLock(`alloc:${table}`, async (q) => {
+    const id = await alloc(q);
+    await insert(q, id);
+    return id;
+  });
+}
+
+export class MysqlLayout {
+  constructor(private readonly db: MysqlDb) {}
+
+  listDomains(): Promise<DomainRow[]> {
+    return this.db.all<DomainRow>('SELECT dmid, namespace FROM domain ORDER BY dmid');
+  }
+
+  async createDomain(namespace: string): Promise<DomainRow> {
+    const exists = (): MogError => new MogError('domain_exists', `domain "${namespace}" already exists`);
+    if (await this.db.get('SELECT 1 FROM domain WHERE namespace = ?', namespace)) throw exists();
+    try {
+      const dmid = await insertNextId(this.db, 'domain',
+        async (q) => ((await q.get<{ m: number | null }>('SELECT MAX(dmid) AS m FROM domain'))?.m ?? 0) + 1,
+        async (q, id) => {
+          if (id > 65535) throw new MogError('failure', 'no domain id left (the schema allows 65535 domains)');
+          await q.run('INSERT INTO domain (dmid, namespace) VALUES (?, ?)', id, namespace);
+        },
+      );
+      return { dmid, namespace };
+    } catch (e) {
+      if (isDuplicate(e)) throw exists();
+      throw e;
+    }
+  }
+
+  async deleteDomain(dmid: number): Promise<void> {
+    await this.db.run('DELETE FROM domain WHERE dmid = ?', dmid);
+  }
+
+  async domainHasFiles(dmid: number): Promise<boolean> {
+    return !!(await this.db.get('SELECT fid FROM file WHERE dmid = ? LIMIT 1', dmid));
+  }
+
+  listClasses(): Promise<ClassRow[]> {
+    return this.db.all<ClassRow>(
+      'SELECT dmid, classid, classname, mindevcount, replpolicy, hashtype FROM class ORDER BY dmid, classid',
+    );
+  }
+
+  async createClass(c: Omit<ClassRow, 'classid'>): Promise<ClassRow> {
+    const exists = (): MogError => new MogError('class_exists', `class "${c.classname}" already exists in this domain`);
+    if (await this.db.get('SELECT 1 FROM class WHERE dmid = ? AND classname = ?', c.dmid, c.classname)) throw exists();
+    try {
+      const classid = await insertNextId(this.db, 'class',
+        async (q) => {
+          if (c.classname === 'default') return 0;
+          const m = await q.get<{ m: number | null }>('SELECT MAX(classid) AS m FROM class WHERE dmid = ?', c.dmid);
+          return (m?.m ?? 0) + 1;
+        },
+        async (q, id) => {
+          if (id > 255) throw new MogError('failure', 'no class id left in this domain (the schema allows 255)');
+          await q.run(
+            'INSERT INTO class (dmid, classid, classname, mindevcount, replpolicy, hashtype) VALUES (?, ?, ?, ?, ?, ?)',
+            c.dmid, id, c.classname, c.mindevcount, c.replpolicy, c.hashtype,
+          );
+        },
+      );
+      return { ...c, classid };
+    } catch (e) {
+      if (isDuplicate(e)) throw exists();
+      throw e;
+    }
+  }
+
+  async updateClass(c: ClassRow): Promise<void> {
+    try {
+      await this.db.run(
+        'UPDATE class SET classname = ?, mindevcount = ?, replpolicy = ?, hashtype = ? WHERE dmid = ? AND classid = ?',
+        c.classname, c.mindevcount, c.replpolicy, c.hashtype, c.dmid, c.classid,
+      );
+    } catch (e) {
+      if (isDuplicate(e)) throw new MogError('class_exists', `class "${c.classname}" already exists in this domain`);
+      throw e;
+    }
+  }
+
+  async deleteClass(dmid: number, classid: number): Promise<void> {
+    await this.db.run('DELETE FROM class WHERE dmid = ? AND classid = ?', dmid, classid);
+  }
+
+  async classHasFiles(dmid: number, classid: number): Promise<boolean> {
+    return !!(await this.db.get('SELECT fid FROM file WHERE dmid = ? AND classid = ? LIMIT 1', dmid, classid));
+  }
+
+  listHosts(): Promise<HostRow[]> {
+    return this.db.all<HostRow>(
+      'SELECT hostid, status, http_port, http_get_port, hostname, hostip, altip, altmask FROM host ORDER BY hostid',
+    );
+  }
+
+  async createHost(h: Omit<HostRow, 'hostid'> & { hostid?: number }): Promise<HostRow> {
+    await this.checkHostUnique(h.hostname, h.hostip, null);
+    const row: HostRow = {
+      hostid: 0, status: h.status, http_port: h.http_port, http_get_port: h.http_get_port ?? null,
+      hostname: h.hostname, hostip: h.hostip, altip: h.altip ?? null, altmask: h.altmask ?? null,
+    };
+    const insert = async (q: Q, id: number): Promise<void> => {
+      await q.run(
+        `INSERT INTO host (hostid, status, http_port, http_get_port, hostname, hostip, altip, altmask)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        id, row.status, row.http_port, row.http_get_port, row.hostname, row.hostip, row.altip, row.altmask,
+      );
+    };
+    try {
+      if (h.hostid) {
+        await insert(this.db, h.hostid);
+        row.hostid = h.hostid;
+      } else {
+        row.hostid = await insertNextId(this.db, 'host',
+          async (q) => ((await q.get<{ m: number | null }>('SELECT MAX(hostid) AS m FROM host'))?.m ?? 0) + 1,
+          insert,
+        );
+      }
+    } catch (e) {
+      if (isDuplicatePrimary(e)) throw new MogError('host_exists', `host id ${h.hostid} is already registered`);
+      if (isDuplicate(e)) await this.checkHostUnique(h.hostname, h.hostip, null);
+      throw e;
+    }
+    return row;
+  }
+
+  async updateHost(hostid: number, patch: HostPatch): Promise<void> {
+    const cols = HOST_COLS.filter((c) => patch[c] !== undefined);
+    if (cols.length === 0) return;
+    await this.checkHostUnique(patch.hostname, patch.hostip, hostid);
+    try {
+      await this.db.run(
+        `UPDATE host SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE hostid = ?`,
+        ...cols.map((c) => (patch[c] ?? null) as Param), hostid,
+      );
+    } catch (e) {
+      if (isDuplicate(e)) await this.checkHostUnique(patch.hostname, patch.hostip, hostid);
+      throw e;
+    }
+  }
+
+  private async checkHostUnique(hostname: string | undefined, hostip: string | undefined, self: number | null): Promise<void> {
+    if (hostname !== undefined) {
+      const r = await this.db.get<{ hostid: number }>('SELECT hostid FROM host WHERE hostname = ?', hostname);
+      if (r && r.hostid !== self) throw new MogError('host_exists', `a host named "${hostname}" is already registered`);
+    }
+    if (hostip !== undefined) {
+      const r = await this.db.get<{ hostid: number }>('SELECT hostid FROM host WHERE hostip = ?', hostip);
+      if (r && r.hostid !== self) {
+        throw new MogError('ip_exists', `another host already has IP ${hostip}; each host needs its own IP`);
+      }
+    }
+  }
+
+  async deleteHost(hostid: number): Promise<void> {
+    await this.db.run('DELETE FROM host WHERE hostid = ?', hostid);
+  }
+
+  listDevices(): Promise<DeviceRow[]> {
+    return this.db.all<DeviceRow>('SELECT devid, hostid, status, weight, mb_total, mb_used, mb_asof FROM device ORDER BY devid');
+  }
+
+  async createDevice(d: Pick<DeviceRow, 'devid' | 'hostid' | 'status'> & Partial<DeviceRow>): Promise<DeviceRow> {
+    const row: DeviceRow = {
+      devid: d.devid, hostid: d.hostid, status: d.status, weight: d.weight ?? 100,
+      mb_total: d.mb_total ?? null, mb_used: d.mb_used ?? null, mb_asof: d.mb_asof ?? null,
+    };
+    const insert = async (q: Q, id: number): Promise<void> => {
+      await q.run(
+        'INSERT INTO device (devid, hostid, status, weight, mb_total, mb_used, mb_asof) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        id, row.hostid, row.status, row.weight, row.mb_total, row.mb_used, row.mb_asof,
+      );
+    };
+    try {
+      if (d.devid) await insert(this.db, d.devid);
+      else {
+        row.devid = await insertNextId(this.db, 'device',
+          async (q) => ((await q.get<{ m: number | null }>('SELECT MAX(devid) AS m FROM device'))?.m ?? 0) + 1,
+          insert,
+        );
+      }
+    } catch (e) {
+      if (isDuplicate(e)) throw new MogError('existing_devid', `device id ${d.devid} is already registered`);
+      throw e;
+    }
+    return row;
+  }
+
+  async updateDevice(devid: number, patch: DevicePatch): Promise<void> {
+    const cols = DEVICE_COLS.filter((c) => patch[c] !== undefined);
+    if (cols.length === 0) return;
+    await this.db.run(
+      `UPDATE device SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE devid = ?`,
+      ...cols.map((c) => (patch[c] ?? null) as Param), devid,
+    );
+  }
+
+  async getSettings(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const r of await this.db.all<{ field: string; value: string | null }>('SELECT field, value FROM server_settings')) {
+      out[r.field] = r.value ?? '';
+    }
+    return out;
+  }
+
+  async setSetting(field: string, value: string): Promise<void> {
+    await this.db.run('REPLACE INTO server_settings (field, value) VALUES (?, ?)', field, value);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * MysqlStore: the production MetadataStore on MySQL or MariaDB, through a
+ * mysql2 connection pool. Several trackers may share one database: ids are
+ * allocated with retry on collision, multi-row changes are transactions, and
+ * job claims lease rows with SELECT ... FOR UPDATE SKIP LOCKED.
+ */
+import type { MetadataStore } from '../store';
+import { DirEntry, listDirectory } from '../listdir';
+import { OUR_MAX_KEY_LENGTH, unixNow } from '../keys';
+import type {
+  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
+  HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
+} from '../types';
+import { MysqlDb } from './db';
+import { KeySql, MysqlFiles } from './files';
+import { MysqlLayout } from './layout';
+import { MysqlQueues, supportsSkipLocked } from './queues';
+import { createSchema } from './schema';
+
+export class MysqlStore implements MetadataStore {
+  readonly engine = 'mysql' as const;
+  /** 1024 on our schema; the width of file.dkey (255) on a database the original made. Known after init(). */
+  maxKeyLength = OUR_MAX_KEY_LENGTH;
+  private readonly db: MysqlDb;
+  private readonly layout: MysqlLayout;
+  private filesImpl: MysqlFiles | null = null;
+  private queuesImpl: MysqlQueues | null = null;
+
+  /** `mysql://user:pass@host:port/dbname` (the database must exist). */
+  constructor(dsnUrl: string) {
+    this.db = new MysqlDb(dsnUrl);
+    this.layout = new MysqlLayout(this.db);
+  }
+
+  async init(): Promise<void> {
+    const keys = await createSchema(this.db);
+    this.maxKeyLength = Math.min(keys.file.maxBytes, keys.tempfile.maxBytes, OUR_MAX_KEY_LENGTH);
+    const version = (await this.db.get<{ v: string }>('SELECT VERSION() AS v'))?.v ?? '';
+    this.filesImpl = new MysqlFiles(this.db, new KeySql(keys.file), new KeySql(keys.tempfile), this.maxKeyLength);
+    this.queuesImpl = new MysqlQueues(this.db, supportsSkipLocked(version));
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  private get f(): MysqlFiles {
+    if (!this.filesImpl) throw new Error('MysqlStore used before init(): open it with openStore()');
+    return this.filesImpl;
+  }
+
+  private get q(): MysqlQueues {
+    if (!this.queuesImpl) throw new Error('MysqlStore used before init(): open it with openStore()');
+    return this.queuesImpl;
+  }
+
+  listDomains(): Promise<DomainRow[]> { return this.layout.listDomains(); }
+  createDomain(namespace: string): Promise<DomainRow> { return this.layout.createDomain(namespace); }
+  deleteDomain(dmid: number): Promise<void> { return this.layout.deleteDomain(dmid); }
+  domainHasFiles(dmid: number): Promise<boolean> { return this.layout.domainHasFiles(dmid); }
+
+  listClasses(): Promise<ClassRow[]> { return this.layout.listClasses(); }
+  createClass(c: Omit<ClassRow, 'classid'>): Promise<ClassRow> { return this.layout.createClass(c); }
+  updateClass(c: ClassRow): Promise<void> { return this.layout.updateClass(c); }
+  deleteClass(dmid: number, classid: number): Promise<void> { return this.layout.deleteClass(dmid, classid); }
+  classHasFiles(dmid: number, classid: number): Promise<boolean> { return this.layout.classHasFiles(dmid, classid); }
+
+  listHosts(): Promise<HostRow[]> { return this.layout.listHosts(); }
+  createHost(h: Omit<HostRow, 'hostid'> & { hostid?: number }): Promise<HostRow> { return this.layout.createHost(h); }
+  updateHost(hostid: number, patch: HostPatch): Promise<void> { return this.layout.updateHost(hostid, patch); }
+  deleteHost(hostid: number): Promise<void> { return this.layout.deleteHost(hostid); }
+  listDevices(): Promise<DeviceRow[]> { return this.layout.listDevices(); }
+  createDevice(d: Pick<DeviceRow, 'devid' | 'hostid' | 'status'> & Partial<DeviceRow>): Promise<DeviceRow> {
+    return this.layout.createDevice(d);
+  }
+  updateDevice(devid: number, patch: DevicePatch): Promise<void> { return this.layout.updateDevice(devid, patch); }
+
+  getSettings(): Promise<Record<string, string>> { return this.layout.getSettings(); }
+  setSetting(field: string, value: string): Promise<void> { return this.layout.setSetting(field, value); }
+
+  createTempfile(t: NewTempfile): Promise<number> { return this.f.createTempfile(t); }
+  getTempfile(fid: number): Promise<TempfileRow | null> { return this.f.getTempfile(fid); }
+  deleteTempfile(fid: number): Promise<void> { return this.f.deleteTempfile(fid); }
+  listStaleTempfiles(before: number, limit: number): Promise<TempfileRow[]> { return this.f.listStaleTempfiles(before, limit); }
+
+  getFile(fid: number): Promise<FileRow | null> { return this.f.getFile(fid); }
+  getFileByKey(dmid: number, dkey: string): Promise<FileRow | null> { return this.f.getFileByKey(dmid, dkey); }
+  commitFile(c: CommitFile): Promise<{ replacedFid: number | null }> { return this.f.commitFile(c, c.now ?? unixNow()); }
+  deleteFile(fid: number, now?: number): Promise<void> { return this.f.deleteFile(fid, now ?? unixNow()); }
+  renameFile(dmid: number, from: string, to: string): Promise<void> { return this.f.renameFile(dmid, from, to); }
+  updateFileClass(fid: number, classid: number): Promise<void> { return this.f.updateFileClass(fid, classid); }
+  listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]> {
+    return this.f.listKeys(dmid, prefix, after, limit);
+  }
+  listDirectory(dmid: number, prefix: string, delimiter: string, after: string | null, limit: number): Promise<DirEntry[]> {
+    const files = this.f;
+    return listDirectory((from, incl, end, n) => files.scanKeys(dmid, from, incl, end, n), prefix, delimiter, after, limit);
+  }
+  listFids(from: number, count: number): Promise<FileRow[]> { return this.f.listFids(from, count); }
+
+  fileDevids(fid: number): Promise<number[]> { return this.f.fileDevids(fid); }
+  addFileOn(fid: number, devid: number): Promise<void> { return this.f.addFileOn(fid, devid); }
+  removeFileOn(fid: number, devid: number): Promise<void> { return this.f.removeFileOn(fid, devid); }
+  getChecksum(fid: number): Promise<Checksum | null> { return this.f.getChecksum(fid); }
+  setChecksum(fid: number, c: Checksum): Promise<void> { return this.f.setChecksum(fid, c); }
+
+  enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): Promise<void> {
+    return this.f.enqueueReplicate(fid, fromdevid, nexttry);
+  }
+  claimReplicateJobs(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]> {
+    return this.q.claimReplicateJobs(now, limit, leaseSeconds);
+  }
+  finishReplicate(fid: number): Promise<void> { return this.q.finishReplicate(fid); }
+  retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void> {
+    return this.q.retryReplicate(fid, nexttry, failcount);
+  }
+
+  enqueueDelete(fid: number, nexttry: number): Promise<void> { return this.q.enqueueDelete(fid, nexttry); }
+  claimDeleteJobs(now: number, limit: number, leaseSeconds: number): Promise<DeleteJob[]> {
+    return this.q.claimDeleteJobs(now, limit, leaseSeconds);
+  }
+  finishDelete(fid: number): Promise<void> { return this.q.finishDelete(fid); }
+  retryDelete(fid: number, nexttry: number, failcount: number): Promise<void> { return this.q.retryDelete(fid, nexttry, failcount); }
+
+  queueDepths(): Promise<{ replicate: number; delete: number }> { return this.q.queueDepths(); }
+}

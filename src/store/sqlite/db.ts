@@ -1,0 +1,58 @@
+/**
+ * One better-sqlite3 connection with its prepared statements cached by SQL
+ * text, WAL so readers never wait for the writer, and a busy timeout so two
+ * processes sharing the file queue up instead of failing.
+ */
+import Database from 'better-sqlite3';
+
+export type Params = unknown[];
+
+export class SqliteDb {
+  readonly raw: Database.Database;
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    this.raw = new Database(path);
+    this.raw.pragma('journal_mode = WAL');
+    this.raw.pragma('busy_timeout = 10000');
+    // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose the last commits.
+    this.raw.pragma('synchronous = NORMAL');
+  }
+
+  stmt(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.raw.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  get<T>(sql: string, ...params: Params): T | undefined {
+    return this.stmt(sql).get(...params) as T | undefined;
+  }
+
+  all<T>(sql: string, ...params: Params): T[] {
+    return this.stmt(sql).all(...params) as T[];
+  }
+
+  run(sql: string, ...params: Params): Database.RunResult {
+    return this.stmt(sql).run(...params);
+  }
+
+  /** Runs fn in a write transaction taken up front (BEGIN IMMEDIATE), so read-then-write is race free. */
+  tx<T>(fn: () => T): T {
+    return this.raw.transaction(fn).immediate();
+  }
+
+  close(): void {
+    this.stmts.clear();
+    this.raw.close();
+  }
+}
+
+/** True for a UNIQUE or PRIMARY KEY violation. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

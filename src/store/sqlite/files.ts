@@ -1,0 +1,199 @@
+/**
+ * Files on SQLite: tempfile (open uploads, and the fid allocator), file,
+ * file_on and checksum. Every multi-row change is one immediate transaction.
+ */
+import { MogError } from '../../protocol';
+import { checkKeyLength, compareKeys, nextPrefix } from '../keys';
+import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '../types';
+import { isUniqueViolation, SqliteDb } from './db';
+
+const FILE_COLS = 'fid, dmid, dkey, length, classid, devcount';
+const TEMP_COLS = 'fid, createtime, classid, dmid, dkey, devids';
+
+export class SqliteFiles {
+  constructor(private readonly db: SqliteDb, private readonly maxKeyLength: () => number) {}
+
+  createTempfile(t: NewTempfile): number {
+    checkKeyLength(t.dkey, this.maxKeyLength());
+    return this.db.tx(() => {
+      const insert = (fid: number | null): number => {
+        const r = this.db.run(
+          'INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, ?, ?, ?, ?, ?)',
+          fid, t.createtime, t.classid, t.dmid, t.dkey, t.devids,
+        );
+        return Number(r.lastInsertRowid);
+      };
+      if (t.fid) {
+        if (this.fidTaken(t.fid)) throw new MogError('fid_in_use', `fid ${t.fid} is already in use`);
+        try {
+          return insert(t.fid);
+        } catch (e) {
+          if (isUniqueViolation(e)) throw new MogError('fid_in_use', `fid ${t.fid} is already in use`);
+          throw e;
+        }
+      }
+      const fid = insert(null);
+      if (!this.fidTaken(fid, true)) return fid;
+      // A fid given explicitly earlier (or an imported database) can sit above
+      // the counter: move the counter past every fid we know of and retry once.
+      this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
+      const top = this.db.get<{ m: number | null }>(
+        `SELECT MAX(m) AS m FROM (SELECT MAX(fid) AS m FROM file UNION ALL SELECT MAX(fid) FROM file_to_delete2
+           UNION ALL SELECT MAX(fid) FROM file_to_replicate)`,
+      )?.m ?? 0;
+      this.db.run("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'tempfile'", top);
+      return insert(null);
+    });
+  }
+
+  /** A fid is taken while a file row, or a queued delete of an old file, still uses it. */
+  private fidTaken(fid: number, ignoreTempfile = false): boolean {
+    if (this.db.get('SELECT 1 FROM file WHERE fid = ?', fid)) return true;
+    if (this.db.get('SELECT 1 FROM file_to_delete2 WHERE fid = ?', fid)) return true;
+    return !ignoreTempfile && !!this.db.get('SELECT 1 FROM tempfile WHERE fid = ?', fid);
+  }
+
+  getTempfile(fid: number): TempfileRow | null {
+    return this.db.get<TempfileRow>(`SELECT ${TEMP_COLS} FROM tempfile WHERE fid = ?`, fid) ?? null;
+  }
+
+  deleteTempfile(fid: number): void {
+    this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
+  }
+
+  listStaleTempfiles(before: number, limit: number): TempfileRow[] {
+    return this.db.all<TempfileRow>(
+      `SELECT ${TEMP_COLS} FROM tempfile WHERE createtime < ? ORDER BY createtime, fid LIMIT ?`, before, limit,
+    );
+  }
+
+  getFile(fid: number): FileRow | null {
+    return this.db.get<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE fid = ?`, fid) ?? null;
+  }
+
+  getFileByKey(dmid: number, dkey: string): FileRow | null {
+    return this.db.get<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE dmid = ? AND dkey = ?`, dmid, dkey) ?? null;
+  }
+
+  commitFile(f: CommitFile, now: number): { replacedFid: number | null } {
+    checkKeyLength(f.dkey, this.maxKeyLength());
+    return this.db.tx(() => {
+      if (this.db.run('DELETE FROM tempfile WHERE fid = ?', f.fid).changes === 0) {
+        throw new MogError('no_temp_file', `fid ${f.fid} has no open upload (closed twice, or expired); upload again`);
+      }
+      let replacedFid: number | null = null;
+      const old = this.db.get<{ fid: number }>('SELECT fid FROM file WHERE dmid = ? AND dkey = ?', f.dmid, f.dkey);
+      if (old) {
+        if (old.fid === f.fid) throw new MogError('fid_exists', `fid ${f.fid} is already stored under this key`);
+        this.removeFile(old.fid, now);
+        replacedFid = old.fid;
+      }
+      try {
+        this.db.run(
+          'INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ?, ?, ?, ?)',
+          f.fid, f.dmid, f.dkey, f.length, f.classid, new Set(f.devids).size,
+        );
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new MogError('fid_in_use', `fid ${f.fid} already belongs to another key`);
+        throw e;
+      }
+      for (const devid of f.devids) this.db.run('INSERT OR IGNORE INTO file_on (fid, devid) VALUES (?, ?)', f.fid, devid);
+      if (f.checksum) this.setChecksum(f.fid, f.checksum);
+      if (f.replicateNexttry !== undefined) this.enqueueReplicate(f.fid, null, f.replicateNexttry);
+      return { replacedFid };
+    });
+  }
+
+  /** Inside a transaction: the file row and checksum go, the fid is queued for deletion from its devices. */
+  private removeFile(fid: number, now: number): void {
+    this.db.run('DELETE FROM file WHERE fid = ?', fid);
+    this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
+    this.db.run('DELETE FROM checksum WHERE fid = ?', fid);
+    this.db.run(
+      `INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?)
+       ON CONFLICT (fid) DO UPDATE SET nexttry = MIN(nexttry, excluded.nexttry)`,
+      fid, now,
+    );
+  }
+
+  deleteFile(fid: number, now: number): void {
+    this.db.tx(() => this.removeFile(fid, now));
+  }
+
+  enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): void {
+    this.db.run(
+      `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES (?, ?, ?)
+       ON CONFLICT (fid) DO UPDATE SET nexttry = MIN(nexttry, excluded.nexttry),
+         fromdevid = COALESCE(excluded.fromdevid, fromdevid)`,
+      fid, nexttry, fromdevid,
+    );
+  }
+
+  renameFile(dmid: number, from: string, to: string): void {
+    checkKeyLength(to, this.maxKeyLength());
+    this.db.tx(() => {
+      const src = this.db.get<{ fid: number }>('SELECT fid FROM file WHERE dmid = ? AND dkey = ?', dmid, from);
+      if (!src) throw new MogError('unknown_key', `key "${from}" does not exist in this domain`);
+      const dst = this.db.get<{ fid: number }>('SELECT fid FROM file WHERE dmid = ? AND dkey = ?', dmid, to);
+      if (dst && dst.fid !== src.fid) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
+      this.db.run('UPDATE file SET dkey = ? WHERE fid = ?', to, src.fid);
+    });
+  }
+
+  updateFileClass(fid: number, classid: number): void {
+    this.db.run('UPDATE file SET classid = ? WHERE fid = ?', classid, fid);
+  }
+
+  listKeys(dmid: number, prefix: string, after: string | null, limit: number): string[] {
+    const end = nextPrefix(prefix);
+    if (after !== null && compareKeys(after, prefix) >= 0) return this.scanKeys(dmid, after, false, end, limit);
+    return this.scanKeys(dmid, prefix, true, end, limit);
+  }
+
+  /** Keys from `from` (inclusive or not) below `end`, in byte order: one range scan of the (dmid, dkey) index. */
+  scanKeys(dmid: number, from: string, inclusive: boolean, end: string | null, limit: number): string[] {
+    const conds = ['dmid = ?', inclusive ? 'dkey >= ?' : 'dkey > ?'];
+    const params: unknown[] = [dmid, from];
+    if (end !== null) {
+      conds.push('dkey < ?');
+      params.push(end);
+    }
+    params.push(limit);
+    const sql = `SELECT dkey FROM file WHERE ${conds.join(' AND ')} ORDER BY dkey LIMIT ?`;
+    return this.db.all<{ dkey: string }>(sql, ...params).map((r) => r.dkey);
+  }
+
+  listFids(from: number, count: number): FileRow[] {
+    return this.db.all<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE fid > ? ORDER BY fid LIMIT ?`, from, count);
+  }
+
+  fileDevids(fid: number): number[] {
+    return this.db.all<{ devid: number }>('SELECT devid FROM file_on WHERE fid = ? ORDER BY devid', fid).map((r) => r.devid);
+  }
+
+  addFileOn(fid: number, devid: number): void {
+    this.db.tx(() => {
+      this.db.run('INSERT OR IGNORE INTO file_on (fid, devid) VALUES (?, ?)', fid, devid);
+      this.refreshDevcount(fid);
+    });
+  }
+
+  removeFileOn(fid: number, devid: number): void {
+    this.db.tx(() => {
+      this.db.run('DELETE FROM file_on WHERE fid = ? AND devid = ?', fid, devid);
+      this.refreshDevcount(fid);
+    });
+  }
+
+  private refreshDevcount(fid: number): void {
+    this.db.run('UPDATE file SET devcount = (SELECT COUNT(*) FROM file_on WHERE fid = ?) WHERE fid = ?', fid, fid);
+  }
+
+  getChecksum(fid: number): Checksum | null {
+    return this.db.get<Checksum>('SELECT hashtype, checksum FROM checksum WHERE fid = ?', fid) ?? null;
+  }
+
+  setChecksum(fid: number, c: Checksum): void {
+    this.db.run('INSERT OR REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?)', fid, c.hashtype, c.checksum);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: the core workload against a real `mogfs up` cluster:
+ * store, get_paths, fetch, list_keys and delete of N x 32 KiB files with 8
+ * concurrent clients, plus the time until every file has 2 replicas.
+ * Runs on SQLite, and on a private MariaDB too when one can be started.
+ * Prints a Markdown table; copy it into docs/BENCHMARKS.md with the date.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { MogileFS } from '../../src/client';
+import { listFids } from '../../src/client/files';
+
+const FILES = Number(process.env.BENCH_FILES ?? 2000);
+const SIZE = 32 * 1024;
+const CONCURRENCY = 8;
+const GET_PATHS = Number(process.env.BENCH_GET_PATHS ?? 20000);
+const distRoot = path.resolve(__dirname, '..', '..');
+
+interface Row { engine: string; phase: string; ops: number; seconds: number }
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A port p such that p and p+1 are free on both storage addresses. */
+async function freeStoragePort(): Promise<number> {
+  for (;;) {
+    const p = await freePort('127.0.0.1');
+    if (p > 65000) continue;
+    const ok = await Promise.all(['127.0.0.1', '127.0.0.2'].flatMap((h) => [p, p + 1].map((q) => canListen(h, q))));
+    if (ok.every(Boolean)) return p;
+  }
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+async function startCluster(db: string, data: string): Promise<{ proc: ChildProcess; tracker: string }> {
+  const trackerPort = await freePort('127.0.0.1');
+  const storagePort = await freeStoragePort();
+  const proc = spawn(process.execPath, [path.join(distRoot, 'src', 'cli', 'mogfs.js'), 'up', '--data', data,
+    '--tracker-port', String(trackerPort), '--storage-port', String(storagePort), '--db', db, '--no-mount'],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MOGFS_LOG_LEVEL: 'warn' } });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/ready/.test(out)) resolve();
+    });
+    proc.once('exit', (c) => reject(new Error(`mogfs up exited (${c}) before ready: ${out}`)));
+  });
+  return { proc, tracker: `127.0.0.1:${trackerPort}` };
+}
+
+async function stopCluster(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  await new Promise<void>((resolve) => { proc.once('exit', () => resolve()); proc.kill('SIGTERM'); });
+}
+
+/** Runs `n` jobs with `CONCURRENCY` workers; returns seconds taken. */
+async function pool(n: number, job: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < n) await job(next++);
+  }));
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function benchEngine(engine: string, db: string): Promise<Row[]> {
+  const data = await mkdtemp(path.join(os.tmpdir(), 'mogfs-bench-'));
+  const { proc, tracker } = await startCluster(db, data);
+  const rows: Row[] = [];
+  // One client per worker, as 8 client processes would have.
+  const clients = Array.from({ length: CONCURRENCY }, () => new MogileFS({ trackers: [tracker], domain: 'default' }));
+  let w = 0;
+  const client = () => clients[w++ % CONCURRENCY];
+  try {
+    const body = Buffer.alloc(SIZE, 0x61);
+    const key = (i: number) => `bench/${String(i).padStart(6, '0')}.jpg`;
+    const storeStart = Date.now();
+    rows.push({ engine, phase: 'store (create_open + PUT + create_close)', ops: FILES, seconds: await pool(FILES, async (i) => { await client().storeBuffer(key(i), body); }) });
+    const replicated = await waitReplicated(clients[0], FILES, 2);
+    rows.push({ engine, phase: 'until every file has 2 replicas (from first store)', ops: FILES, seconds: (replicated - storeStart) / 1000 });
+    rows.push({ engine, phase: 'get_paths', ops: GET_PATHS, seconds: await pool(GET_PATHS, async (i) => { await client().getPaths(key(i % FILES)); }) });
+    rows.push({ engine, phase: 'fetch (get_paths + GET)', ops: FILES, seconds: await pool(FILES, async (i) => {
+      const b = await client().getBuffer(key(i));
+      if (b.length !== SIZE) throw new Error(`short read of ${key(i)}: ${b.length}`);
+    }) });
+    const listRounds = 20;
+    rows.push({ engine, phase: `list_keys (all ${FILES} keys, pages of 1000) x${listRounds}`, ops: listRounds, seconds: await pool(listRounds, async () => {
+      let n = 0;
+      for await (const k of client().keys('bench/')) { if (k) n++; }
+      if (n !== FILES) throw new Error(`listed ${n} keys, expected ${FILES}`);
+    }) });
+    rows.push({ engine, phase: 'delete', ops: FILES, seconds: await pool(FILES, async (i) => { await client().delete(key(i)); }) });
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await stopCluster(proc);
+    await rm(data, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** Polls list_fids until `n` files each have `copies` devices; returns the time it happened (ms). */
+async function waitReplicated(c: MogileFS, n: number, copies: number): Promise<number> {
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    let done = 0;
+    let from = 0;
+    for (;;) {
+      const page = await listFids(c.tracker, from, 500);
+      if (page.length === 0) break;
+      done += page.filter((f) => f.devcount >= copies).length;
+      from = page[page.length - 1].fid;
+    }
+    if (done >= n) return Date.now();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('replication did not finish within 10 minutes');
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  rows.push(...await benchEngine('sqlite', 'sqlite'));
+  let mariadb: { url: string; stop(): Promise<void> } | null = null;
+  try {
+    const { startMariadb } = await import('../helpers/mariadb');
+    mariadb = await startMariadb();
+  } catch (e) {
+    console.error(`bench: no MariaDB (${(e as Error).message}); MySQL figures skipped`);
+  }
+  if (mariadb) {
+    try {
+      const { createConnection } = await import('mysql2/promise');
+      const conn = await createConnection(mariadb.url);
+      await conn.query('CREATE DATABASE IF NOT EXISTS mogfs_bench');
+      await conn.end();
+      rows.push(...await benchEngine('mysql', mariadb.url.replace(/\/?$/, '/mogfs_bench')));
+    } finally {
+      await mariadb.stop();
+    }
+  }
+  console.log(`\n${FILES} files x ${SIZE / 1024} KiB, ${CONCURRENCY} concurrent clients, node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+  console.log('| engine | phase | ops | seconds | ops/s |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.engine} | ${r.phase} | ${r.ops} | ${r.seconds.toFixed(2)} | ${(r.ops / r.seconds).toFixed(0)} |`);
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
