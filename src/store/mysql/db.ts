@@ -55,7 +55,12 @@ export class MysqlDb implements Q {
       waitForConnections: true,
       enableKeepAlive: true,
     });
-    this.q = makeQ(this.pool);
+    // READ COMMITTED: no gap locks, so concurrent create_close inserts and
+    // job claims from several trackers don't deadlock on index ranges.
+    this.pool.on('connection', (conn) => {
+      conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    });
+    this.q = retrying(makeQ(this.pool));
   }
 
   all<T>(sql: string, ...params: Param[]): Promise<T[]> { return this.q.all<T>(sql, ...params); }
@@ -72,7 +77,7 @@ export class MysqlDb implements Q {
    * wait timeout rolls back and reruns fn (it must only touch the database),
    * as InnoDB expects of its clients.
    */
-  async tx<T>(fn: (q: Q) => Promise<T>, attempts = 4): Promise<T> {
+  async tx<T>(fn: (q: Q) => Promise<T>, attempts = RETRIES): Promise<T> {
     for (let i = 1; ; i++) {
       const conn = await this.pool.getConnection();
       try {
@@ -82,7 +87,10 @@ export class MysqlDb implements Q {
         return out;
       } catch (e) {
         await conn.rollback().catch(() => undefined);
-        if (i < attempts && isRetryable(e)) continue;
+        if (i < attempts && isRetryable(e)) {
+          await backoff(i);
+          continue;
+        }
         throw e;
       } finally {
         conn.release();
@@ -119,6 +127,31 @@ export class MysqlDb implements Q {
 function errno(e: unknown): number | undefined {
   const n = (e as { errno?: unknown } | null)?.errno;
   return typeof n === 'number' ? n : undefined;
+}
+
+const RETRIES = 10;
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+}
+
+/** Single statements can be deadlock victims too (autocommit): rerun them the same way. */
+function retrying(q: Q): Q {
+  const again = async <T>(op: () => Promise<T>): Promise<T> => {
+    for (let i = 1; ; i++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (i >= RETRIES || !isRetryable(e)) throw e;
+        await backoff(i);
+      }
+    }
+  };
+  return {
+    all: (sql, ...params) => again(() => q.all(sql, ...params)),
+    get: (sql, ...params) => again(() => q.get(sql, ...params)),
+    run: (sql, ...params) => again(() => q.run(sql, ...params)),
+  };
 }
 
 /** ER_DUP_ENTRY. */
