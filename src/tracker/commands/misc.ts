@@ -1,0 +1,69 @@
+/**
+ * Housekeeping commands: noop, sleep, clear_cache, replicate_now,
+ * do_monitor_round (Query.pm), and the fsck/rebalance family, which answer
+ * a clear error until this tracker runs those jobs.
+ */
+import { mogErr } from './errors';
+import { num } from './lookup';
+import type { Handler } from './types';
+
+export const noop: Handler = async () => ({});
+
+/** Longest sleep we honour, seconds; the original has no cap, but a stuck connection helps no one. */
+const MAX_SLEEP_SEC = 3600;
+
+export const sleep: Handler = async ({ closing }, args) => {
+  const secs = Math.min(num(args.duration) || 10, MAX_SLEEP_SEC);
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(done, Math.max(0, secs) * 1000);
+    function done(): void {
+      clearTimeout(t);
+      closing.removeEventListener('abort', done);
+      resolve();
+    }
+    closing.addEventListener('abort', done);
+  });
+  return {};
+};
+
+/** Forgets cached layout and asks the monitor for a fresh round; echoes the args, as the original does. */
+export const clear_cache: Handler = async ({ ctx }, args) => {
+  ctx.invalidateLayout();
+  ctx.wake('monitor');
+  return { ...args };
+};
+
+export const do_monitor_round: Handler = async ({ ctx }) => {
+  ctx.invalidateLayout();
+  ctx.wake('monitor');
+  return {};
+};
+
+/** Makes the replication queue run now rather than at each row's retry time. */
+export const replicate_now: Handler = async ({ ctx }) => {
+  ctx.wake('replicate');
+  // The original reports how many deferred rows it pulled forward; the store
+  // has no such call yet, and waking the worker is what matters.
+  return { count: 0 };
+};
+
+function notYet(what: string): Handler {
+  return async () => {
+    throw mogErr('not_implemented', `${what} is not available on this tracker yet; it arrives with the fsck/rebalance jobs`);
+  };
+}
+
+export const jobCommands: Record<string, Handler> = {
+  fsck_start: notYet('fsck'),
+  fsck_stop: notYet('fsck'),
+  fsck_reset: notYet('fsck'),
+  fsck_clearlog: notYet('fsck'),
+  fsck_getlog: notYet('fsck'),
+  fsck_status: notYet('fsck'),
+  rebalance_status: notYet('rebalance'),
+  rebalance_start: notYet('rebalance'),
+  rebalance_test: notYet('rebalance'),
+  rebalance_stop: notYet('rebalance'),
+  rebalance_reset: notYet('rebalance'),
+  rebalance_set_policy: notYet('rebalance'),
+};

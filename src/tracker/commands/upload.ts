@@ -1,0 +1,174 @@
+/**
+ * Storing a file: create_open picks destination devices and registers a
+ * tempfile row; the client PUTs to a returned path; create_close checks the
+ * upload (size by HEAD, checksum when asked) and makes the key point at the
+ * new fid, queueing it for replication and any replaced fid for deletion.
+ */
+import { isMogError } from '../../protocol';
+import type { Checksum } from '../../store';
+import { headSize, md5Of } from '../httpfile';
+import { newFileCandidates, pickDestinations } from '../select';
+import { mogErr } from './errors';
+import { checkDomain, classById, classByName, deviceWithHost, HASHTYPE_BY_NAME, HASHTYPE_NAME, int, putUrl, truthy } from './lookup';
+import type { Handler, ReplyArgs } from './types';
+
+const unixNow = (): number => Math.floor(Date.now() / 1000);
+
+export function checkKey(key: string, max: number): void {
+  const n = Buffer.byteLength(key, 'utf8');
+  if (n > max) throw mogErr('key_too_long', `key is ${n} bytes but this tracker's database holds keys of at most ${max} bytes; use a shorter key`);
+}
+
+export const create_open: Handler = async (env, args) => {
+  const { ctx } = env;
+  const layout = await ctx.layout();
+  const dom = checkDomain(layout, args);
+  const key = args.key || '';
+  checkKey(key, ctx.store.maxKeyLength);
+  const multi = truthy(args.multi_dest);
+  const wantFid = truthy(args.fid) ? int(args.fid) : undefined;
+
+  let classid = 0;
+  if (args.class) {
+    const cls = classByName(layout, dom.dmid, args.class, 2);
+    if (!cls) throw mogErr('unreg_class');
+    classid = cls.classid;
+  }
+
+  await env.waitForMonitor();
+  const dests = pickDestinations(newFileCandidates(layout, ctx.observed), multi ? 3 : 1);
+  if (dests.length === 0) throw mogErr('no_devices');
+
+  let fid: number;
+  try {
+    fid = await ctx.store.createTempfile({
+      fid: wantFid && wantFid > 0 ? wantFid : undefined,
+      dmid: dom.dmid,
+      dkey: key,
+      classid,
+      devids: dests.map((d) => d.device.devid).join(','),
+      createtime: unixNow(),
+    });
+  } catch (err) {
+    if (isMogError(err, 'fid_in_use') || isMogError(err, 'dup')) throw mogErr('fid_in_use');
+    throw err;
+  }
+
+  // Directories first, so the client's PUT lands (stock mogstored needs them).
+  await Promise.all(dests.map((d) => env.dirs.vivify(`http://${d.host.hostip}:${d.host.http_port}`, d.device.devid, fid)));
+
+  const altZone = args.zone === 'alt';
+  const ret: ReplyArgs = { fid };
+  if (multi) {
+    dests.forEach((d, i) => {
+      ret[`devid_${i + 1}`] = d.device.devid;
+      ret[`path_${i + 1}`] = putUrl(d, fid, altZone);
+    });
+    ret.dev_count = dests.length;
+  } else {
+    ret.devid = dests[0].device.devid;
+    ret.path = putUrl(dests[0], fid, altZone);
+  }
+  return ret;
+};
+
+/** `MD5:hex` as clients send it (MogileFS::Checksum->from_string). */
+function parseChecksum(s: string): Checksum {
+  const m = /^(\w+):([0-9a-fA-F]+)$/.exec(s);
+  const hashtype = m ? HASHTYPE_BY_NAME[m[1].toUpperCase()] : undefined;
+  if (!m || !hashtype || m[2].length !== 32) {
+    throw mogErr('invalid_checksum_format', `checksum "${s}" is not in the form MD5:<32 hex digits>`);
+  }
+  return { hashtype, checksum: Buffer.from(m[2], 'hex') };
+}
+
+export function checksumInfo(c: Checksum): string {
+  return `${HASHTYPE_NAME[c.hashtype] ?? 'UNKNOWN'}:${c.checksum.toString('hex')}`;
+}
+
+export const create_close: Handler = async ({ ctx }, args) => {
+  const layout = await ctx.layout();
+  const dom = checkDomain(layout, args);
+  const key = args.key;
+  if (!truthy(args.fid)) throw mogErr('no_fid');
+  if (!truthy(args.devid)) throw mogErr('no_devid');
+  if (!truthy(args.path)) throw mogErr('no_path');
+  const fid = int(args.fid);
+  const devid = int(args.devid);
+  const path = args.path;
+  const checksum = truthy(args.checksum) ? parseChecksum(args.checksum) : undefined;
+
+  // The path must be the one create_open gave for this fid and device.
+  const dh = deviceWithHost(layout, devid);
+  if (!dh || (path !== putUrl(dh, fid) && path !== putUrl(dh, fid, true))) throw mogErr('bogus_args');
+
+  const trow = await ctx.store.getTempfile(fid);
+  if (!trow) throw mogErr('no_temp_file');
+
+  // A failed close must not leave the upload behind: record where it went and
+  // queue the fid for deletion, so the delete worker removes the bytes.
+  const abandon = async (): Promise<void> => {
+    await ctx.store.addFileOn(fid, devid);
+    await ctx.store.deleteFile(fid);
+    ctx.wake('delete');
+  };
+
+  const allowed = (trow.devids ?? '').split(',').map((s) => Number(s.trim()));
+  if (!allowed.includes(devid)) {
+    await abandon();
+    throw mogErr('invalid_destdev', `File uploaded to invalid dest ${devid}. Valid devices were: ${trow.devids ?? ''}`);
+  }
+  // Closing without a key means "never mind": the upload is discarded.
+  if (key === undefined || key === '') {
+    await abandon();
+    return {};
+  }
+  try {
+    checkKey(key, ctx.store.maxKeyLength);
+  } catch (err) {
+    await abandon();
+    throw err;
+  }
+
+  const expected = truthy(args.size) ? int(args.size) : -1;
+  const head = await headSize(path, ctx.config.nodeTimeoutMs);
+  if (!head.ok) {
+    await abandon();
+    const type = head.missing ? 'missing' : 'cantreach';
+    throw mogErr('size_verify_error', `Expected: ${expected}; actual: 0 (${type}); path: ${path}; error: ${head.error}`);
+  }
+  if (expected > -1 && expected !== head.size) {
+    await abandon();
+    throw mogErr('size_mismatch', `Expected: ${expected}; actual: ${head.size}; path: ${path}`);
+  }
+
+  // Checksums are verified only when the client asks (it costs a full read),
+  // but always then, whatever the class says.
+  if (checksum && truthy(args.checksumverify)) {
+    const got = await md5Of(path, Math.max(ctx.config.nodeTimeoutMs, 30000));
+    if ('error' in got || !got.digest.equals(checksum.checksum)) {
+      await abandon();
+      const actual = 'error' in got ? `unreadable (${got.error})` : `MD5:${got.digest.toString('hex')}`;
+      throw mogErr('checksum_mismatch', `Expected: ${checksumInfo(checksum)}; actual: ${actual}; path: ${path}`);
+    }
+  }
+  // The checksum is kept only for classes that store one (Checksum->maybe_save).
+  const cls = classById(layout, trow.dmid, trow.classid, 2);
+  const keepChecksum = checksum && cls?.hashtype && cls.hashtype === checksum.hashtype ? checksum : undefined;
+
+  const { replacedFid } = await ctx.store.commitFile({
+    fid,
+    dmid: dom.dmid,
+    dkey: key,
+    length: head.size,
+    classid: trow.classid,
+    devids: [devid],
+    checksum: keepChecksum,
+    replicateNexttry: 0,
+  });
+  // Record the source device so replication copies from where the bytes are.
+  await ctx.store.enqueueReplicate(fid, devid, 0);
+  ctx.wake('replicate');
+  if (replacedFid !== null) ctx.wake('delete');
+  return {};
+};

@@ -1,0 +1,172 @@
+/**
+ * One client connection: splits the byte stream into request lines, runs
+ * them strictly one after another (so pipelined requests are answered in
+ * order) and writes `OK ...` / `ERR code text` replies. Nothing a client
+ * sends can end the connection except an absurdly long line.
+ */
+import type { Socket } from 'node:net';
+import { durlBytes, encodeArgs, eurl, isMogError } from '../protocol';
+import type { Args } from '../protocol';
+import { findCommand, mogErr, replyText } from './commands';
+import type { CommandEnv, ReplyArgs } from './commands';
+import { adminCommand } from './admin';
+import type { TrackerContext } from './context';
+import type { DirectoryMaker } from './vivify';
+
+/** Longest request line accepted; longer ones get an ERR and are skipped. */
+export const MAX_LINE_BYTES = 64 * 1024;
+/** Past this much of one over-long line the client is not speaking our protocol: hang up. */
+const ABSURD_LINE_BYTES = 16 * 1024 * 1024;
+/** Stop reading while this many requests wait, so a flooding client cannot grow our memory. */
+const MAX_QUEUED = 1000;
+/** Replies buffered for a client that is not reading, before we stop working for it. */
+const MAX_UNREAD_REPLY_BYTES = 1024 * 1024;
+
+export interface ConnectionEnv {
+  ctx: TrackerContext;
+  waitForMonitor(): Promise<void>;
+  closing: AbortSignal;
+  dirs: DirectoryMaker;
+  stats: { started: number; processing: number; queries: number };
+}
+
+type Job = { kind: 'line'; line: string } | { kind: 'reply'; text: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes `a=1&b=2`. Values must be valid UTF-8 once percent-decoded: the
+ * store keeps keys as text, and silently replacing bad bytes would make a
+ * key nobody can address again.
+ */
+export function decodeRequestArgs(s: string): Args {
+  const args: Args = Object.create(null) as Args;
+  for (const pair of s.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawK = eq < 0 ? pair : pair.slice(0, eq);
+    const rawV = eq < 0 ? '' : pair.slice(eq + 1);
+    let k: string;
+    let v: string;
+    try {
+      k = utf8.decode(durlBytes(rawK));
+      v = utf8.decode(durlBytes(rawV));
+    } catch {
+      throw mogErr('bad_args', `argument "${rawK.slice(0, 100)}" is not valid UTF-8 once percent-decoded; percent-encode the UTF-8 bytes of the text`);
+    }
+    args[k] = v;
+  }
+  return args;
+}
+
+export function handleConnection(socket: Socket, env: ConnectionEnv): void {
+  socket.setNoDelay(true);
+  const clientIp = socket.remoteAddress ?? '';
+  const cmdEnv: CommandEnv = { ctx: env.ctx, clientIp, waitForMonitor: env.waitForMonitor, closing: env.closing, dirs: env.dirs };
+  const queue: Job[] = [];
+  let buf: Buffer = Buffer.alloc(0);
+  let discarding = 0; // bytes skipped of an over-long line, 0 when not skipping
+  let running = false;
+
+  const write = (text: string): void => {
+    if (!socket.destroyed && socket.writable) socket.write(text);
+  };
+
+  const pump = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      while (queue.length > 0 && !socket.destroyed) {
+        const job = queue.shift() as Job;
+        if (socket.isPaused() && queue.length < MAX_QUEUED / 2) socket.resume();
+        if (job.kind === 'reply') write(job.text);
+        else write(await runLine(job.line));
+        // A client that sends but does not read: wait for it before answering more.
+        if (socket.writableLength > MAX_UNREAD_REPLY_BYTES && !socket.destroyed) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              socket.off('drain', done);
+              socket.off('close', done);
+              resolve();
+            };
+            socket.on('drain', done);
+            socket.on('close', done);
+          });
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  const runLine = async (line: string): Promise<string> => {
+    if (line.startsWith('!')) return adminCommand(line, env.stats);
+    env.stats.processing++;
+    env.stats.queries++;
+    let callid: string | undefined;
+    try {
+      const m = /^\s*(\S+)\s*(.*?)\s*$/s.exec(line) as RegExpExecArray;
+      const name = m[1].toLowerCase();
+      const handler = /^\w+$/.test(name) ? findCommand(name) : undefined;
+      if (!handler) throw mogErr('unknown_command');
+      const args = decodeRequestArgs(m[2]);
+      callid = args.callid;
+      const reply: ReplyArgs = await handler(cmdEnv, args);
+      if (callid !== undefined) reply.callid = callid;
+      return `OK ${encodeArgs(reply)}\r\n`;
+    } catch (err) {
+      const tail = callid !== undefined ? ' ' + eurl(callid) : '';
+      if (isMogError(err)) return `ERR ${err.code} ${eurl(replyText(err))}${tail}\r\n`;
+      env.ctx.log.error({ err, line: line.slice(0, 500) }, 'command failed');
+      const msg = err instanceof Error ? err.message : String(err);
+      return `ERR internal_error ${eurl(`internal error: ${msg.slice(0, 300)}; the tracker log has details`)}${tail}\r\n`;
+    } finally {
+      env.stats.processing--;
+    }
+  };
+
+  const enqueue = (job: Job): void => {
+    queue.push(job);
+    if (queue.length >= MAX_QUEUED) socket.pause();
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(0x0a, start);
+      if (nl < 0) break;
+      if (discarding > 0) {
+        discarding = 0;
+      } else {
+        let end = nl;
+        if (end > start && buf[end - 1] === 0x0d) end--;
+        if (end - start > MAX_LINE_BYTES) {
+          enqueue({ kind: 'reply', text: tooLong() });
+        } else {
+          const line = buf.toString('utf8', start, end);
+          // Blank lines are ignored, as by the original.
+          if (/\S/.test(line)) enqueue({ kind: 'line', line });
+        }
+      }
+      start = nl + 1;
+    }
+    buf = start === 0 ? buf : buf.subarray(start);
+    if (buf.length > MAX_LINE_BYTES) {
+      if (discarding === 0) enqueue({ kind: 'reply', text: tooLong() });
+      discarding += buf.length;
+      buf = Buffer.alloc(0);
+      if (discarding > ABSURD_LINE_BYTES) {
+        env.ctx.log.warn({ clientIp }, 'closing a connection that sent a request line over 16 MiB');
+        socket.destroy();
+        return;
+      }
+    }
+    void pump();
+  });
+  socket.on('error', (err) => env.ctx.log.debug({ err, clientIp }, 'client connection error'));
+}
+
+function tooLong(): string {
+  return `ERR line_too_long ${eurl(`request line longer than ${MAX_LINE_BYTES} bytes; send shorter arguments`)}\r\n`;
+}

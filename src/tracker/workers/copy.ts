@@ -1,0 +1,125 @@
+/**
+ * Copies one fid from a source device to a destination device over HTTP:
+ * the GET body is streamed straight into the PUT (never held whole in
+ * memory), hashed on the way when the file has or wants an MD5, then the
+ * destination is verified (size by HEAD, or a re-read MD5). Failures say
+ * which side failed so the replicator can try another source or destination.
+ */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { contentLength, describeError, smallRequest } from './http';
+
+export class CopyError extends Error {
+  constructor(readonly side: 'src' | 'dest', message: string) {
+    super(message);
+    this.name = 'CopyError';
+  }
+}
+
+export interface CopyJob {
+  fid: number;
+  srcUrl: string;
+  destUrl: string;
+  /** file.length: the source must have exactly this many bytes. */
+  length: number;
+  /** Hash the bytes (MD5) while copying. */
+  md5: boolean;
+  /** A checksum the copy must match (the file's stored MD5), if any. */
+  expectMd5: Buffer | null;
+  timeoutMs: number;
+}
+
+/** Returns the MD5 of the copied bytes when `md5` was asked for, else null. */
+export async function httpCopy(agent: Dispatcher, job: CopyJob): Promise<Buffer | null> {
+  const src = await request(job.srcUrl, { method: 'GET', dispatcher: agent }).catch((err: unknown) => {
+    throw new CopyError('src', `GET ${job.srcUrl} failed: ${describeError(err)}`);
+  });
+  if (src.statusCode < 200 || src.statusCode > 299) {
+    await src.body.dump().catch(() => undefined);
+    throw new CopyError('src', `GET ${job.srcUrl} answered HTTP ${src.statusCode}`);
+  }
+  const clen = contentLength(src.headers);
+  if (clen !== job.length) {
+    src.body.destroy();
+    throw new CopyError('src', `${job.srcUrl} has ${clen ?? 'no'} content-length, the file is ${job.length} bytes`);
+  }
+
+  const hash: Hash | null = job.md5 || job.expectMd5 ? createHash('md5') : null;
+  // Held in an object: a plain `let` assigned in a callback confuses narrowing.
+  const seen: { srcFailure: Error | null } = { srcFailure: null };
+  src.body.on('error', (err: Error) => {
+    seen.srcFailure = err;
+  });
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash?.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  src.body.on('error', (err: Error) => tap.destroy(err));
+  src.body.pipe(tap);
+
+  let putStatus: number;
+  try {
+    const put = await request(job.destUrl, {
+      method: 'PUT',
+      dispatcher: agent,
+      body: job.length === 0 ? '' : tap,
+      headers: { 'content-length': String(job.length) },
+      // The storage node answers only once the whole body is on its disk.
+      headersTimeout: Math.max(job.timeoutMs, 30_000),
+    });
+    putStatus = put.statusCode;
+    await put.body.dump().catch(() => undefined);
+  } catch (err) {
+    src.body.destroy();
+    if (seen.srcFailure) throw new CopyError('src', `reading ${job.srcUrl} failed midway: ${describeError(seen.srcFailure)}`);
+    throw new CopyError('dest', `PUT ${job.destUrl} failed: ${describeError(err)}`);
+  }
+  if (job.length === 0) await src.body.dump().catch(() => undefined);
+  if (seen.srcFailure) throw new CopyError('src', `reading ${job.srcUrl} failed midway: ${describeError(seen.srcFailure)}`);
+  if (putStatus < 200 || putStatus > 299) {
+    src.body.destroy();
+    throw new CopyError('dest', `PUT ${job.destUrl} answered HTTP ${putStatus}`);
+  }
+
+  const digest = hash ? hash.digest() : null;
+  if (digest && job.expectMd5 && !digest.equals(job.expectMd5)) {
+    // The source copy is corrupt; the bad bytes must not stay as a replica.
+    await smallRequest(agent, job.destUrl, 'DELETE').catch(() => undefined);
+    throw new CopyError(
+      'src',
+      `checksum mismatch reading ${job.srcUrl}: expected MD5 ${job.expectMd5.toString('hex')}, got ${digest.toString('hex')}`,
+    );
+  }
+  await verifyDest(agent, job, digest);
+  return digest;
+}
+
+/** Check what landed: the MD5 by reading it back when we have one, else the size by HEAD. */
+async function verifyDest(agent: Dispatcher, job: CopyJob, digest: Buffer | null): Promise<void> {
+  try {
+    if (digest) {
+      const res = await request(job.destUrl, { method: 'GET', dispatcher: agent });
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`GET answered HTTP ${res.statusCode}`);
+      }
+      const h = createHash('md5');
+      for await (const chunk of res.body) h.update(chunk as Buffer);
+      const got = h.digest();
+      if (!got.equals(digest)) throw new Error(`MD5 ${got.toString('hex')}, expected ${digest.toString('hex')}`);
+      return;
+    }
+    const head = await smallRequest(agent, job.destUrl, 'HEAD');
+    const size = contentLength(head.headers);
+    if (head.status !== 200 || size !== job.length) {
+      throw new Error(`HEAD answered HTTP ${head.status} with size ${size ?? 'unknown'}, expected ${job.length}`);
+    }
+  } catch (err) {
+    throw new CopyError('dest', `verifying ${job.destUrl} failed: ${describeError(err)}`);
+  }
+}

@@ -1,0 +1,91 @@
+// The tracker's background jobs as async loops inside the tracker process
+// (the original forks a process per worker): monitor, replicate, delete and
+// the tempfile reaper. Queues live in the database, so trackers sharing one
+// database share the work.
+import type { TrackerContext } from '../context';
+import type { WorkerEnv, WorkerOptions } from './env';
+import { defaultWorkerOptions } from './env';
+import { createNodeAgent } from './http';
+import { startMonitor } from './monitor';
+import { JobPump, nowSec } from './pump';
+import { startReaper } from './reaper';
+import { runReplicateJob } from './replicate';
+import { runDeleteJob } from './delete';
+
+export type { WorkerOptions } from './env';
+export { parseUsage } from './monitor';
+export { reapTempfiles } from './reaper';
+export { policyMin, replicateTo } from './policy';
+
+export type WorkerName = 'replicate' | 'delete' | 'monitor';
+
+export interface WorkersHandle {
+  /** Resolves once the monitor's first round over all devices is done (ctx.observed filled). */
+  readonly monitorReady: Promise<void>;
+  wake(worker: WorkerName): void;
+  close(): Promise<void>;
+}
+
+/** A claimed job is ours for this long; a tracker that dies mid-job frees it after this. */
+const LEASE_SEC = 120;
+
+export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): WorkersHandle {
+  const opts = { ...defaultWorkerOptions, ...options };
+  const agent = createNodeAgent(ctx.config.nodeTimeoutMs);
+  const env: WorkerEnv = { ctx, agent, replicating: new Set(), opts, log: ctx.log.child({ worker: 'workers' }) };
+
+  const monitor = startMonitor({ ...env, log: ctx.log.child({ worker: 'monitor' }) });
+  const replicateJobs = Math.max(1, ctx.config.replicateJobs);
+  const deleteJobs = Math.max(1, ctx.config.deleteJobs);
+
+  // Replication waits for the first monitor round: before it, no device is
+  // known writable and every job would only be pushed into backoff.
+  let started = false;
+  const replicateEnv: WorkerEnv = { ...env, log: ctx.log.child({ worker: 'replicate' }) };
+  const replicate = new JobPump({
+    name: 'replicate',
+    parallel: replicateJobs,
+    batch: Math.max(64, replicateJobs * 8),
+    pollMs: opts.pollMs,
+    claim: async (limit) => (started ? ctx.store.claimReplicateJobs(nowSec(), limit, LEASE_SEC) : []),
+    run: (job) => runReplicateJob(replicateEnv, job),
+    log: replicateEnv.log,
+  });
+  const deleteEnv: WorkerEnv = { ...env, log: ctx.log.child({ worker: 'delete' }) };
+  const del = new JobPump({
+    name: 'delete',
+    parallel: deleteJobs,
+    batch: Math.max(64, deleteJobs * 8),
+    pollMs: opts.pollMs,
+    claim: async (limit) => (started ? ctx.store.claimDeleteJobs(nowSec(), limit, LEASE_SEC) : []),
+    run: (job) => runDeleteJob(deleteEnv, job),
+    log: deleteEnv.log,
+  });
+  void monitor.firstRound.then(() => {
+    started = true;
+    replicate.wake();
+    del.wake();
+  });
+  let closing: Promise<void> | null = null;
+  let reaper: ReturnType<typeof startReaper> | null = null;
+  void monitor.firstRound.then(() => {
+    if (!closing) reaper = startReaper({ ...env, log: ctx.log.child({ worker: 'reaper' }) });
+  });
+
+  return {
+    monitorReady: monitor.firstRound,
+    wake(worker: WorkerName): void {
+      if (worker === 'replicate') replicate.wake();
+      else if (worker === 'delete') del.wake();
+      else monitor.wake();
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await Promise.all([replicate.close(), del.close(), monitor.close()]);
+        await reaper?.close();
+        await agent.close();
+      })();
+      return closing;
+    },
+  };
+}

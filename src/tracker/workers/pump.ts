@@ -1,0 +1,128 @@
+/**
+ * A job pump: claims batches of due jobs from a queue table and runs them
+ * with bounded parallelism. It sleeps until woken (our own create_close or
+ * delete just queued work) or until the poll interval passes (another tracker
+ * sharing the database may have queued work). Claims lease the rows in the
+ * database, so several trackers can pump one queue without doing a job twice.
+ */
+import type { Logger } from '../../common/log';
+
+export interface PumpOptions<J> {
+  name: string;
+  /** Jobs run at once. */
+  parallel: number;
+  /** Jobs claimed per query. */
+  batch: number;
+  pollMs: number;
+  claim(limit: number): Promise<J[]>;
+  run(job: J): Promise<void>;
+  log: Logger;
+}
+
+export class JobPump<J> {
+  private running = 0;
+  private closed = false;
+  private woken = false;
+  private wakeIdle: (() => void) | null = null;
+  private slotFree: (() => void) | null = null;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly done: Promise<void>;
+
+  constructor(private readonly o: PumpOptions<J>) {
+    this.done = this.loop();
+  }
+
+  /** There is new work: claim now instead of at the next poll. */
+  wake(): void {
+    this.woken = true;
+    const f = this.wakeIdle;
+    this.wakeIdle = null;
+    f?.();
+  }
+
+  /** Stop claiming and wait for running jobs; claimed but unstarted jobs come due again when their lease ends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    this.slotFree?.();
+    await this.done;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      this.woken = false;
+      let jobs: J[];
+      try {
+        jobs = await this.o.claim(this.o.batch);
+      } catch (err) {
+        this.o.log.error({ err }, `${this.o.name}: claiming jobs failed; retrying after the poll interval`);
+        await this.idle();
+        continue;
+      }
+      if (jobs.length === 0) {
+        await this.idle();
+        continue;
+      }
+      for (const job of jobs) {
+        await this.slot();
+        if (this.closed) break;
+        this.start(job);
+      }
+    }
+  }
+
+  private start(job: J): void {
+    this.running++;
+    const p = this.o
+      .run(job)
+      .catch((err: unknown) => {
+        this.o.log.error({ err, job }, `${this.o.name}: job failed unexpectedly`);
+      })
+      .finally(() => {
+        this.running--;
+        this.inflight.delete(p);
+        const f = this.slotFree;
+        this.slotFree = null;
+        f?.();
+      });
+    this.inflight.add(p);
+  }
+
+  private async slot(): Promise<void> {
+    while (this.running >= this.o.parallel && !this.closed) {
+      await new Promise<void>((resolve) => {
+        this.slotFree = resolve;
+      });
+    }
+  }
+
+  private idle(): Promise<void> {
+    if (this.woken || this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeIdle = null;
+        resolve();
+      }, this.o.pollMs);
+      this.wakeIdle = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
+/** Unix seconds, as the queue tables store them. */
+export function nowSec(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Seconds until the next try after `failcount` failures: the schedule's entry
+ * (the last one once past its end), jittered by ±20% as the original does so
+ * a burst of failures does not come due all at once.
+ */
+export function backoffSec(schedule: readonly number[], failcount: number): number {
+  const base = schedule[Math.min(failcount, schedule.length - 1)] ?? 60;
+  return Math.max(1, Math.round(base * (0.8 + Math.random() * 0.4)));
+}
