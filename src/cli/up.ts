@@ -6,7 +6,7 @@
  * mindevcount 2), and prints `ready` once every device is writable.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TrackerClient } from '../client';
 import { isMogError } from '../protocol';
@@ -52,8 +52,11 @@ export async function up(opts: UpOptions): Promise<void> {
     children.push({ name, proc });
     proc.on('exit', (code, sig) => {
       if (stopping) return;
-      console.error(`mogfs: ${name} exited (${sig ?? code}); see ${path.join(logs, name + '.log')}`);
-      void stopAll(1);
+      const logFile = path.join(logs, `${name}.log`);
+      void lastLines(logFile, 5).then((tail) => {
+        console.error(`mogfs: ${name} exited (${sig ?? code}); last lines of ${logFile}:\n${tail}`);
+        return stopAll(1);
+      });
     });
   };
 
@@ -130,6 +133,11 @@ async function waitFor(check: () => Promise<boolean>, ms: number, what: string):
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(what + (last instanceof Error ? ` (last error: ${last.message})` : ''));
+}
+
+async function lastLines(file: string, n: number): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
 }
 
 function stopChild(proc: ChildProcess): Promise<void> {

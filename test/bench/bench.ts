@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
 import { listFids } from '../../src/client/files';
+import { freePort, freePortPair } from '../helpers/ports';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
@@ -21,38 +21,9 @@ const distRoot = path.resolve(__dirname, '..', '..');
 
 interface Row { engine: string; phase: string; ops: number; seconds: number }
 
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A port p such that p and p+1 are free on both storage addresses. */
-async function freeStoragePort(): Promise<number> {
-  for (;;) {
-    const p = await freePort('127.0.0.1');
-    if (p > 65000) continue;
-    const ok = await Promise.all(['127.0.0.1', '127.0.0.2'].flatMap((h) => [p, p + 1].map((q) => canListen(h, q))));
-    if (ok.every(Boolean)) return p;
-  }
-}
-
-function canListen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
 async function startCluster(db: string, data: string): Promise<{ proc: ChildProcess; tracker: string }> {
   const trackerPort = await freePort('127.0.0.1');
-  const storagePort = await freeStoragePort();
+  const storagePort = await freePortPair();
   const proc = spawn(process.execPath, [path.join(distRoot, 'src', 'cli', 'mogfs.js'), 'up', '--data', data,
     '--tracker-port', String(trackerPort), '--storage-port', String(storagePort), '--db', db, '--no-mount'],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MOGFS_LOG_LEVEL: 'warn' } });
