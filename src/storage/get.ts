@@ -1,0 +1,59 @@
+/**
+ * GET and HEAD of a file on a device, with single Range support. The file is
+ * opened once and everything (size, headers, body) comes from that handle,
+ * so a concurrent rename or delete can't mix two files into one answer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { parseDevicePath, resolveExisting, PathError } from './paths';
+import { parseRange } from './range';
+
+export async function handleGet(docroot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const dp = parseDevicePath(docroot, req.url ?? '/');
+  const real = await resolveExisting(dp);
+  if (real === null) throw new PathError(404, `${dp.uri} not found`);
+  const fh = await open(real, 'r');
+  let handedOver = false;
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new PathError(403, 'directory listing is disabled');
+    if (!st.isFile()) throw new PathError(403, 'not a regular file');
+    const size = st.size;
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('Last-Modified', st.mtime.toUTCString());
+    res.setHeader('ETag', `"${size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`);
+
+    const range = parseRange(req.headers.range, size);
+    if (range.kind === 'unsatisfiable') {
+      res.statusCode = 416;
+      res.setHeader('Content-Range', `bytes */${size}`);
+      res.setHeader('Content-Length', 0);
+      res.end();
+      return;
+    }
+    let start = 0;
+    let end = size - 1;
+    if (range.kind === 'range') {
+      start = range.start;
+      end = range.end;
+      res.statusCode = 206;
+      res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+    } else {
+      res.statusCode = 200;
+    }
+    const length = size === 0 ? 0 : end - start + 1;
+    res.setHeader('Content-Length', length);
+    if (req.method === 'HEAD' || length === 0) {
+      res.end();
+      return;
+    }
+    // The stream owns the handle from here and closes it when done or failed.
+    const body = fh.createReadStream({ start, end, highWaterMark: 256 * 1024 });
+    handedOver = true;
+    await pipeline(body, res);
+  } finally {
+    if (!handedOver) await fh.close();
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * DELETE and MKCOL. Codes follow what the original tracker checks:
+ * DELETE answers 204 when the file went away and 404 when it was not there
+ * (MogileFS::HTTPFile::delete accepts exactly those); MKCOL answers 2xx for a
+ * directory that now exists, new (201) or already there (200), because the
+ * tracker's create_directory treats 400/405/501 as "this server has no MKCOL".
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { unlink, lstat, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDevicePath, resolveExisting, ensureDirInside, PathError } from './paths';
+
+function reply(res: ServerResponse, status: number): void {
+  res.statusCode = status;
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
+export async function handleDelete(docroot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const dp = parseDevicePath(docroot, req.url ?? '/');
+  if (dp.segments.length === 0) throw new PathError(400, 'refusing to delete a device directory');
+  // The parent must resolve inside the device; the entry itself is unlinked
+  // without following it, so a symlink is removed, never its target.
+  const parent = await resolveExisting(dp, path.dirname(dp.abs));
+  if (parent === null) throw new PathError(404, `${dp.uri} not found`);
+  const target = path.join(parent, path.basename(dp.abs));
+  // A symlink whose target is outside the device is refused rather than removed.
+  await resolveExisting(dp);
+  let isDir = false;
+  try {
+    isDir = (await lstat(target)).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new PathError(404, `${dp.uri} not found`);
+    throw e;
+  }
+  if (isDir) throw new PathError(400, `${dp.uri} is a directory; only files can be deleted`);
+  try {
+    await unlink(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new PathError(404, `${dp.uri} not found`);
+    throw e;
+  }
+  reply(res, 204);
+}
+
+export async function handleMkcol(docroot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const dp = parseDevicePath(docroot, req.url ?? '/');
+  let created: boolean;
+  try {
+    created = await ensureDirInside(dp, dp.abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new PathError(409, `${dp.uri} exists and is not a directory`);
+    throw e;
+  }
+  if (!created) {
+    // ensureDirInside already checked it resolves inside the device.
+    if (!(await stat(dp.abs)).isDirectory()) throw new PathError(409, `${dp.uri} exists and is not a directory`);
+  }
+  reply(res, created ? 201 : 200);
+}

@@ -1,0 +1,134 @@
+/**
+ * Confinement of request paths to a device directory. Every HTTP and side
+ * channel path goes through here: a path is `/dev<N>/<segments>`, each
+ * segment made only of the characters fid paths use (the original Perlbal
+ * backend allowed [\w.-] too), never `.` or `..`, and whatever it resolves to
+ * on disk (symlinks included) must stay inside that device's real directory.
+ */
+import { realpath, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+/** A refused path: `status` is the HTTP status to answer with. */
+export class PathError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+    this.name = 'PathError';
+  }
+}
+
+export interface DevicePath {
+  devid: number;
+  /** `/dev<N>/...` as normalised from the request (decoded, no trailing slash). */
+  uri: string;
+  /** Path segments below the device directory (may be empty for `/dev<N>`). */
+  segments: string[];
+  /** docroot/dev<N> (not resolved). */
+  devDir: string;
+  /** docroot/dev<N>/segments... (not resolved). */
+  abs: string;
+}
+
+const SEGMENT_RE = /^[A-Za-z0-9_.-]+$/;
+const DEV_RE = /^dev([0-9]{1,9})$/;
+
+/**
+ * Parse a raw request target (as it came on the wire) into a device path.
+ * Refuses traversal in every spelling: raw or percent-encoded `..`, encoded
+ * `/` or `\`, NUL, doubled encodings (a `%` left after decoding), empty
+ * segments in the middle, and anything not under `/dev<N>`.
+ */
+export function parseDevicePath(docroot: string, rawTarget: string): DevicePath {
+  let target = rawTarget;
+  const q = target.indexOf('?');
+  if (q >= 0) target = target.slice(0, q);
+  if (!target.startsWith('/')) throw new PathError(400, 'path must start with /');
+  if (target.includes('\0') || target.includes('\\')) {
+    throw new PathError(400, 'path contains a forbidden character');
+  }
+  if (target === '/') throw new PathError(404, 'only /dev<N>/ paths are served');
+  const rawSegments = target.slice(1).split('/');
+  // One trailing slash is tolerated (MKCOL of a directory); other empty
+  // segments ("//", "/dev1//x") are refused rather than silently collapsed.
+  if (rawSegments.length > 1 && rawSegments[rawSegments.length - 1] === '') rawSegments.pop();
+  const segments: string[] = [];
+  for (const raw of rawSegments) {
+    let seg: string;
+    try {
+      seg = decodeURIComponent(raw);
+    } catch {
+      throw new PathError(400, 'path has bad percent-encoding');
+    }
+    if (seg === '.' || seg === '..') throw new PathError(400, 'path must not contain . or .. segments');
+    if (!SEGMENT_RE.test(seg)) throw new PathError(400, 'path segment has characters a device path never uses');
+    segments.push(seg);
+  }
+  const m = DEV_RE.exec(segments[0] ?? '');
+  if (!m) throw new PathError(404, 'only /dev<N>/ paths are served');
+  const devid = Number(m[1]);
+  const below = segments.slice(1);
+  const devDir = path.join(docroot, `dev${devid}`);
+  return {
+    devid,
+    uri: '/' + segments.join('/'),
+    segments: below,
+    devDir,
+    abs: below.length ? path.join(devDir, ...below) : devDir,
+  };
+}
+
+function isInside(root: string, p: string): boolean {
+  return p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+/** The real (symlink-resolved) device directory; 404 when the device is not here. */
+export async function realDevDir(dp: DevicePath): Promise<string> {
+  try {
+    return await realpath(dp.devDir);
+  } catch {
+    throw new PathError(404, `device dev${dp.devid} does not exist on this storage node`);
+  }
+}
+
+/**
+ * Resolve a path (following symlinks) and check it stays inside the device.
+ * Returns null when it does not exist; even then its deepest existing
+ * ancestor must be inside, so "missing" is never answered for a place
+ * outside the device.
+ */
+export async function resolveExisting(dp: DevicePath, p: string = dp.abs): Promise<string | null> {
+  const root = await realDevDir(dp);
+  let probe = p;
+  for (;;) {
+    let real: string | null = null;
+    try {
+      real = await realpath(probe);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+    }
+    if (real !== null) {
+      if (!isInside(root, real)) throw new PathError(403, 'path resolves outside its device directory');
+      return probe === p ? real : null;
+    }
+    const up = path.dirname(probe);
+    // dp.devDir itself resolved above (realDevDir), so this always ends there.
+    if (up === probe || !isInside(dp.devDir, up)) return null;
+    probe = up;
+  }
+}
+
+/**
+ * Make sure `dir` (inside the device) exists as a directory, creating missing
+ * levels, without ever creating anything through a symlink that leads out of
+ * the device (resolveExisting checked the deepest existing ancestor).
+ * Returns true when something was created.
+ */
+export async function ensureDirInside(dp: DevicePath, dir: string): Promise<boolean> {
+  if ((await resolveExisting(dp, dir)) !== null) return false;
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  // Re-check after creating: the result must still resolve inside the device.
+  if ((await resolveExisting(dp, dir)) === null) throw new PathError(500, 'directory vanished after creation');
+  return true;
+}

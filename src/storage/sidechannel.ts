@@ -1,0 +1,148 @@
+/**
+ * The side channel (mgmt port, 7501 in the original): a line protocol the
+ * tracker uses for cheap questions about files. What the original answers:
+ *   size <uri>   -> `<uri> <bytes>` (or `<uri> -1` when missing)
+ *   md5 <uri>    -> `<uri> md5=<32 hex>` (or `<uri> md5=-1` when missing)
+ *   watch        -> a stream of `<devid>\t<util>` lines ended by `.`, every second
+ * Lines end in \n or \r\n; replies end in \r\n. A bad uri gets
+ * `ERROR: uri invalid (...)`, an unknown command `ERROR: unknown command`;
+ * the connection stays usable either way. Replies come in request order.
+ */
+import net from 'node:net';
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { Logger } from '../common/log';
+import { parseDevicePath, resolveExisting, PathError } from './paths';
+import type { IoStatReporter } from './iostat';
+
+const MAX_LINE = 8192;
+
+async function checkedPath(docroot: string, uri: string): Promise<string | null> {
+  const dp = parseDevicePath(docroot, uri);
+  try {
+    return await resolveExisting(dp);
+  } catch (e) {
+    // A device that is not here is a missing file to the tracker, not an error.
+    if (e instanceof PathError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+async function sizeOf(docroot: string, uri: string): Promise<string> {
+  const real = await checkedPath(docroot, uri);
+  if (real === null) return `${uri} -1`;
+  try {
+    const fh = await open(real, 'r');
+    try {
+      const st = await fh.stat();
+      return `${uri} ${st.isFile() ? st.size : -1}`;
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return `${uri} -1`;
+  }
+}
+
+async function md5Of(docroot: string, uri: string): Promise<string> {
+  const real = await checkedPath(docroot, uri);
+  if (real === null) return `${uri} md5=-1`;
+  let fh;
+  try {
+    fh = await open(real, 'r');
+  } catch {
+    return `${uri} md5=-1`;
+  }
+  let offset = 0;
+  try {
+    if (!(await fh.stat()).isFile()) return `${uri} md5=-1`;
+    const hash = createHash('md5');
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      offset += bytesRead;
+    }
+    return `${uri} md5=${hash.digest('hex')}`;
+  } catch {
+    return `ERR read ${uri} at ${offset} failed`;
+  } finally {
+    await fh.close();
+  }
+}
+
+function uriError(e: unknown): string {
+  if (e instanceof PathError) {
+    const why = /\.\./.test(e.message) ? 'contains ..' : e.message;
+    return `ERROR: uri invalid (${why})`;
+  }
+  throw e;
+}
+
+export function createSideChannel(docroot: string, iostat: IoStatReporter, log: Logger): net.Server {
+  return net.createServer((sock) => {
+    let buf = '';
+    let chain: Promise<void> = Promise.resolve();
+    let unwatch: (() => void) | null = null;
+    const send = (line: string): void => {
+      if (!sock.destroyed) sock.write(line + '\r\n');
+    };
+
+    const handle = async (line: string): Promise<void> => {
+      const m = /^(\S+)(?:\s+(.*))?$/.exec(line.trim());
+      if (!m) return; // blank line: nothing asked
+      const cmd = m[1].toLowerCase();
+      const arg = (m[2] ?? '').trim();
+      if ((cmd === 'size' || cmd === 'md5') && /^\S+$/.test(arg)) {
+        // Raw `..` is refused before decoding, the way the original words it.
+        if (arg.includes('..')) return send('ERROR: uri invalid (contains ..)');
+        try {
+          send(cmd === 'size' ? await sizeOf(docroot, arg) : await md5Of(docroot, arg));
+        } catch (e) {
+          send(uriError(e));
+        }
+        return;
+      }
+      if (cmd === 'watch' && arg === '') {
+        if (!unwatch) unwatch = iostat.subscribe((report) => void (!sock.destroyed && sock.write(report)));
+        return;
+      }
+      if (cmd === 'size' || cmd === 'md5') return send(`ERROR: usage: ${cmd} /dev<N>/<path>`);
+      send('ERROR: unknown command');
+    };
+
+    sock.setEncoding('latin1');
+    let discarding = false; // inside an over-long line, already answered
+    const enqueue = (fn: () => Promise<void> | void): void => {
+      chain = chain.then(fn).catch((err: unknown) => {
+        log.error({ err }, 'side channel command failed');
+        send('ERROR: internal error');
+      });
+    };
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        if (discarding) {
+          discarding = false;
+          continue;
+        }
+        if (line.length > MAX_LINE) enqueue(() => send('ERROR: line too long'));
+        else enqueue(() => handle(line));
+      }
+      if (buf.length > MAX_LINE) {
+        buf = '';
+        if (!discarding) enqueue(() => send('ERROR: line too long'));
+        discarding = true;
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      unwatch?.();
+      unwatch = null;
+    });
+  });
+}

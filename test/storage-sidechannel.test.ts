@@ -1,0 +1,78 @@
+// The side channel (mgmt port): what the original tracker asks and how it
+// expects the answers, plus bad lines that must not break the connection.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { startTestStorage, connectSideChannel, type TestStorage, type SideChannelClient } from './helpers/storage';
+import { fidPathOnDevice } from '../src/common/fidpath';
+
+describe('storage node side channel', () => {
+  let ts: TestStorage;
+  let sc: SideChannelClient;
+  const data = randomBytes(3 * 1024 * 1024 + 17);
+  const fid = fidPathOnDevice(1, 1);
+
+  before(async () => {
+    ts = await startTestStorage({ devices: [1, 2] });
+    const file = path.join(ts.docroot, fid);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, data);
+    assert.ok(ts.node.mgmtPort);
+    sc = await connectSideChannel(ts.node.mgmtPort);
+  });
+  after(async () => {
+    sc.close();
+    await ts.cleanup();
+  });
+
+  test('size answers "<uri> <bytes>", or -1 when missing', async () => {
+    assert.equal(await sc.ask(`size ${fid}`), `${fid} ${data.length}`);
+    assert.equal(await sc.ask(`size ${fidPathOnDevice(1, 2)}`), `${fidPathOnDevice(1, 2)} -1`);
+    assert.equal(await sc.ask(`size ${fidPathOnDevice(7, 2)}`), `${fidPathOnDevice(7, 2)} -1`, 'unknown device is missing');
+  });
+
+  test('md5 answers "<uri> md5=<hex>" (the tracker matches exactly that), or md5=-1', async () => {
+    const hex = createHash('md5').update(data).digest('hex');
+    assert.equal(await sc.ask(`md5 ${fid}`), `${fid} md5=${hex}`);
+    assert.equal(await sc.ask(`md5 ${fidPathOnDevice(2, 9)}`), `${fidPathOnDevice(2, 9)} md5=-1`);
+  });
+
+  test('bare \\n line endings and pipelined requests answer in order', async () => {
+    sc.send(`size ${fid}\nsize ${fidPathOnDevice(1, 3)}\nmd5 ${fid}\n`);
+    const out = await sc.readUntil(/md5=[0-9a-f]{32}\r\n/);
+    const lines = out.trimEnd().split('\r\n');
+    assert.deepEqual(lines.slice(0, 2), [`${fid} ${data.length}`, `${fidPathOnDevice(1, 3)} -1`]);
+    assert.match(lines[2], /^\/dev1\/.* md5=[0-9a-f]{32}$/);
+  });
+
+  test('malformed lines get an error line and the connection stays usable', async () => {
+    assert.equal(await sc.ask('size /dev1/../etc/passwd'), 'ERROR: uri invalid (contains ..)');
+    assert.match(await sc.ask('frobnicate'), /^ERROR: unknown command/);
+    assert.match(await sc.ask('size'), /^ERROR/);
+    assert.match(await sc.ask('size a b'), /^ERROR/);
+    assert.match(await sc.ask('md5 relative/path'), /^ERROR: uri invalid/);
+    assert.match(await sc.ask('size /etc/passwd'), /^ERROR: uri invalid/);
+    sc.send('x'.repeat(20_000) + '\r\n');
+    assert.equal((await sc.readUntil(/\r\n/)).trim(), 'ERROR: line too long');
+    assert.equal(await sc.ask(`size ${fid}`), `${fid} ${data.length}`);
+  });
+
+  test('watch streams "<devid>\\t<util>" lines ended by "."', async () => {
+    const w = await connectSideChannel(ts.node.mgmtPort as number);
+    try {
+      w.send('watch\n');
+      const report = await w.readUntil(/^\.\n/m);
+      const lines = report.split('\n').filter(Boolean);
+      assert.equal(lines[lines.length - 1], '.');
+      const devs = lines.slice(0, -1).map((l) => l.split('\t'));
+      assert.deepEqual(devs.map((d) => d[0]), ['1', '2']);
+      for (const [, util] of devs) assert.match(util, /^(-|\d+\.\d\d)$/);
+      // And it keeps coming.
+      assert.match(await w.readUntil(/^\.\n/m), /^1\t/);
+    } finally {
+      w.close();
+    }
+  });
+});
