@@ -2,7 +2,7 @@
  * Copies one fid from a source device to a destination device over HTTP:
  * the GET body is streamed straight into the PUT (never held whole in
  * memory), hashed on the way when the file has or wants an MD5, then the
- * destination is verified (size by HEAD, or a re-read MD5). Failures say
+ * destination is verified (its size, or a re-read MD5). Failures say
  * which side failed so the replicator can try another source or destination.
  */
 import { createHash } from 'node:crypto';
@@ -10,7 +10,7 @@ import type { Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { contentLength, describeError, smallRequest } from './http';
+import { contentLength, describeError, sizeOnNode, smallRequest } from './http';
 
 export class CopyError extends Error {
   constructor(readonly side: 'src' | 'dest', message: string) {
@@ -99,7 +99,7 @@ export async function httpCopy(agent: Dispatcher, job: CopyJob): Promise<Buffer 
   return digest;
 }
 
-/** Check what landed: the MD5 by reading it back when we have one, else the size by HEAD. */
+/** Check what landed: the MD5 by reading it back when we have one, else its size. */
 async function verifyDest(agent: Dispatcher, job: CopyJob, digest: Buffer | null): Promise<void> {
   try {
     if (digest) {
@@ -114,11 +114,8 @@ async function verifyDest(agent: Dispatcher, job: CopyJob, digest: Buffer | null
       if (!got.equals(digest)) throw new Error(`MD5 ${got.toString('hex')}, expected ${digest.toString('hex')}`);
       return;
     }
-    const head = await smallRequest(agent, job.destUrl, 'HEAD');
-    const size = contentLength(head.headers);
-    if (head.status !== 200 || size !== job.length) {
-      throw new Error(`HEAD answered HTTP ${head.status} with size ${size ?? 'unknown'}, expected ${job.length}`);
-    }
+    const size = await sizeOnNode(agent, job.destUrl, job.timeoutMs);
+    if (size !== job.length) throw new Error(`size is ${size ?? 'unknown'}, expected ${job.length}`);
   } catch (err) {
     throw new CopyError('dest', `verifying ${job.destUrl} failed: ${describeError(err)}`);
   }

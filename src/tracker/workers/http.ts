@@ -65,6 +65,34 @@ export async function deleteOnNode(agent: Dispatcher, url: string): Promise<bool
   return (res.status >= 200 && res.status < 300) || res.status === 404;
 }
 
+/**
+ * The size of a file on a storage node, or null when it is not there (any
+ * non-2xx answer). Asks for one byte with a Range GET rather than HEAD:
+ * undici never reuses a connection after HEAD, and a fresh connection per
+ * check would dominate the cost of replicating small files.
+ */
+export async function sizeOnNode(agent: Dispatcher, url: string, timeoutMs?: number): Promise<number | null> {
+  const res = await request(url, {
+    method: 'GET',
+    dispatcher: agent,
+    headers: { range: 'bytes=0-0' },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const total = /\/(\d+)\s*$/.exec(String(res.headers['content-range'] ?? ''));
+  if (res.statusCode === 206 || res.statusCode === 416) {
+    await res.body.dump();
+    return total ? Number(total[1]) : null;
+  }
+  if (res.statusCode === 200) {
+    // A server that ignores Range sends the whole file: don't read it.
+    res.body.destroy();
+    return contentLength(res.headers);
+  }
+  await res.body.dump();
+  return null;
+}
+
 /** Content-Length of a HEAD response, or null when the header is missing or bad. */
 export function contentLength(headers: Record<string, string | string[] | undefined>): number | null {
   const v = headers['content-length'];

@@ -49,6 +49,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     pollMs: opts.pollMs,
     claim: async (limit) => (started ? ctx.store.claimReplicateJobs(nowSec(), limit, LEASE_SEC) : []),
     run: (job) => runReplicateJob(replicateEnv, job),
+    release: (job) => ctx.store.retryReplicate(job.fid, job.nexttry, job.failcount),
     log: replicateEnv.log,
   });
   const deleteEnv: WorkerEnv = { ...env, log: ctx.log.child({ worker: 'delete' }) };
@@ -59,6 +60,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     pollMs: opts.pollMs,
     claim: async (limit) => (started ? ctx.store.claimDeleteJobs(nowSec(), limit, LEASE_SEC) : []),
     run: (job) => runDeleteJob(deleteEnv, job),
+    release: (job) => ctx.store.retryDelete(job.fid, job.nexttry, job.failcount),
     log: deleteEnv.log,
   });
   void monitor.firstRound.then(() => {

@@ -16,6 +16,8 @@ export interface PumpOptions<J> {
   pollMs: number;
   claim(limit: number): Promise<J[]>;
   run(job: J): Promise<void>;
+  /** Hand back a claimed job we will not run (closing), so it need not wait out its lease. */
+  release(job: J): Promise<void>;
   log: Logger;
 }
 
@@ -40,7 +42,7 @@ export class JobPump<J> {
     f?.();
   }
 
-  /** Stop claiming and wait for running jobs; claimed but unstarted jobs come due again when their lease ends. */
+  /** Stop claiming, hand back claimed jobs not yet started, and wait for running ones. */
   async close(): Promise<void> {
     this.closed = true;
     this.wake();
@@ -64,11 +66,22 @@ export class JobPump<J> {
         await this.idle();
         continue;
       }
-      for (const job of jobs) {
+      for (const [i, job] of jobs.entries()) {
         await this.slot();
-        if (this.closed) break;
+        if (this.closed) {
+          await this.releaseAll(jobs.slice(i));
+          break;
+        }
         this.start(job);
       }
+    }
+  }
+
+  private async releaseAll(jobs: J[]): Promise<void> {
+    for (const job of jobs) {
+      await this.o.release(job).catch((err: unknown) => {
+        this.o.log.warn({ err, job }, `${this.o.name}: releasing a claimed job failed; it runs after its lease`);
+      });
     }
   }
 

@@ -9,7 +9,7 @@ import { CopyError, httpCopy } from './copy';
 import type { DeviceInfo, DeviceMap } from './devices';
 import { canDeleteFrom, canReadFrom, devFidUrl, deviceMap, shouldHaveFiles } from './devices';
 import type { WorkerEnv } from './env';
-import { contentLength, deleteOnNode, describeError, smallRequest } from './http';
+import { deleteOnNode, describeError, sizeOnNode } from './http';
 import { policyMin, replicateTo } from './policy';
 import type { PolicyAnswer } from './policy';
 import { backoffSec, nowSec } from './pump';
@@ -149,8 +149,7 @@ async function shedExtraCopy(
   const keeper = onPolicy.find((d) => d.devid !== victim.devid && canReadFrom(d));
   if (!keeper) return null;
   try {
-    const head = await smallRequest(env.agent, devFidUrl(keeper, fid), 'HEAD');
-    if (head.status !== 200 || contentLength(head.headers) !== length) return null;
+    if ((await sizeOnNode(env.agent, devFidUrl(keeper, fid), env.ctx.config.nodeTimeoutMs)) !== length) return null;
   } catch {
     return null;
   }
