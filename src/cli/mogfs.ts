@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { up } from './up';
+import { registerTools } from './tools';
 
 export function main(argv: string[]): void {
   const program = new Command('mogfs').description('MogileFS in TypeScript: cluster, tools and folders');
@@ -18,6 +19,7 @@ export function main(argv: string[]): void {
     .action(async (o: { data: string; trackerPort: number; storagePort: number; db: string; mount: boolean }) => {
       await up(o);
     });
+  registerTools(program);
   program.parseAsync(argv).catch((e: unknown) => {
     console.error(`mogfs: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);

@@ -1,157 +1,145 @@
 /**
  * mogilefsd: the tracker as a process.
- *   mogilefsd --db sqlite:PATH|mysql://user:pass@host:port/db [--listen HOST:PORT]
- * or the original's mogilefsd.conf (`listen`, `db_dsn`, `db_user`, `db_pass`,
- * `replicate_jobs`, `delete_jobs`, `node_timeout`) given with --config.
- * Prints one line with the bound address on stdout; stops on SIGTERM/SIGINT.
+ *   mogilefsd [-c /etc/mogilefs/mogilefsd.conf] [--db DSN | --dsn DBI...] [--listen HOST:PORT] [--metrics HOST:PORT]
+ * Settings come from flags, then the config file (the given one, else
+ * /etc/mogilefs/mogilefsd.conf when readable), then defaults; see
+ * mogilefsd-settings.ts and docs/OPERATIONS.md. Prints one line with the
+ * bound address on stdout; stops cleanly on SIGTERM/SIGINT.
  */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import { chooseConfFile, emptyConf, readConf } from '../common/conffile';
+import { runDaemonMain, stopOnSignals, writePidFile } from '../common/daemon';
 import { createLogger } from '../common/log';
+import type { Logger } from '../common/log';
+import { createMetricsRegistry, startMetricsServer } from '../common/metrics';
+import type { MetricsServer } from '../common/metrics';
 import { openStore } from '../store';
 import type { MetadataStore } from '../store';
 import { startTracker } from '../tracker';
 import type { Tracker, TrackerConfig } from '../tracker';
+import { TrackerMetrics } from '../tracker/metrics';
+import { DEFAULT_TRACKER_CONFIG, IGNORED_TRACKER_KEYS, resolveTrackerSettings } from './mogilefsd-settings';
+import type { TrackerFlags, TrackerSettings } from './mogilefsd-settings';
 
-/** `HOST:PORT`, `[v6]:PORT` or a bare `PORT` (host then 127.0.0.1). */
-export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--listen must look like HOST:PORT (for example 127.0.0.1:7001), got "${value}"`);
+export { dsnFromDbi, parseListen, resolveTrackerSettings } from './mogilefsd-settings';
+export type { TrackerFlags, TrackerSettings } from './mogilefsd-settings';
+
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+function program(): Command {
+  const p = new Command('mogilefsd')
+    .description('MogileFS tracker: the line protocol on port 7001 plus replication, delete and monitor jobs')
+    .option('-c, --config <file>', `config file (default ${DEFAULT_TRACKER_CONFIG} when readable)`)
+    .option('-s, --skipconfig', 'read no config file')
+    .option('-l, --listen <host:port>', 'address to listen on (listen; default 0.0.0.0:7001)', collect)
+    .option('-p, --confport <port>', 'port for a listen address given without one (conf_port; default 7001)')
+    .option('--db <dsn>', 'metadata store: sqlite:PATH or mysql://user:pass@host:port/db')
+    .option('--dsn <dbi>', 'metadata store as the original\'s DBI DSN (db_dsn), e.g. DBI:mysql:mogilefs:host=db1')
+    .option('--dbuser <user>', 'database user for --dsn (db_user; default mogile)')
+    .option('--dbpass [pass]', 'database password for --dsn (db_pass)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (metrics; default off)')
+    .option('--replicate-jobs <n>', 'parallel replications (replicate_jobs)')
+    .option('--delete-jobs <n>', 'parallel deletes (delete_jobs)')
+    .option('--node-timeout <seconds>', 'timeout for storage node requests (node_timeout; default 2)')
+    .option('--node_timeout <seconds>', 'the original\'s spelling of --node-timeout')
+    .option('-w, --workers <n>', 'query_jobs: accepted for compatibility; one process serves every query')
+    .option('--no-workers', 'answer queries only; run no background jobs')
+    .option('--pidfile <file>', 'write the process id here (pidfile)')
+    .option('--user <name>', 'when started as root, switch to this user once listening (user)')
+    .option('-d, --debug', 'log at debug level (debug)')
+    .option('-D, --daemonize', 'not supported: run in the foreground under systemd')
+    .exitOverride();
+  // The original's flags for features we do not have: accepted, so existing init scripts keep working.
+  for (const f of ['-r, --mogroot <dir>', '--maxdiskage <n>', '--minfreespace <mb>', '--default_mindevcount <n>', '--old_repl_compat <n>', '--plugins <list>', '--workerport <port>']) {
+    p.option(f, 'accepted for compatibility; ignored');
   }
-  return { host: m[1] || m[2] || '127.0.0.1', port };
+  p.option('--no_schema_check', 'accepted for compatibility; ignored').option('--no_http', 'accepted for compatibility; ignored');
+  return p;
 }
 
-/** The original's `key = value` config file, # comments. */
-async function readConfig(file: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const line of (await readFile(file, 'utf8')).split('\n')) {
-    const m = /^\s*([\w-]+)\s*=\s*(.*?)\s*$/.exec(line.replace(/#.*/, ''));
-    if (m) out[m[1].toLowerCase()] = m[2];
-  }
-  return out;
+function logSettings(log: Logger, s: TrackerSettings, file: string | undefined, ignored: string[]): void {
+  for (const u of s.unknownKeys) log.warn({ file, line: u.line, key: u.key }, `unknown key "${u.key}" in ${file}; ignored`);
+  if (ignored.length > 0) log.info({ file, keys: ignored }, 'config keys with no effect in mogfs; ignored');
+  log.info(
+    {
+      config: file ?? null,
+      listen: `${s.listen.host}:${s.listen.port}`,
+      db: s.dsn.replace(/:\/\/([^:@/]*):[^@/]*@/, '://$1:***@'),
+      replicateJobs: s.replicateJobs,
+      deleteJobs: s.deleteJobs,
+      nodeTimeoutMs: s.nodeTimeoutMs,
+      workers: s.workers,
+      metrics: s.metrics ? `${s.metrics.host}:${s.metrics.port}` : null,
+      pidfile: s.pidfile ?? null,
+    },
+    'mogilefsd settings',
+  );
 }
 
 /**
- * Our DSN from the original's DBI one: `DBI:mysql:DB:host=H;port=P` with
- * db_user/db_pass, or `DBI:SQLite:dbname=PATH`.
+ * Once listening as root, become the configured user. The original only
+ * refused to run as root without `user = root`; switching is what operators
+ * want from the key (systemd's User= does the same from outside).
  */
-export function dsnFromDbi(dbi: string, user?: string, pass?: string): string {
-  const sqlite = /^dbi:sqlite:(?:dbname=)?(.+)$/i.exec(dbi);
-  if (sqlite) return `sqlite:${sqlite[1]}`;
-  const my = /^dbi:(?:mysql|mariadb):(.*)$/i.exec(dbi);
-  if (!my) throw new Error(`db_dsn "${dbi}" is not a DBI:mysql or DBI:SQLite DSN`);
-  let db = '';
-  let host = '127.0.0.1';
-  let port = '3306';
-  for (const part of my[1].split(/[;:]/)) {
-    const kv = /^(\w+)=(.*)$/.exec(part);
-    if (!kv) {
-      if (part) db = part;
-    } else if (kv[1] === 'host') host = kv[2];
-    else if (kv[1] === 'port') port = kv[2];
-    else if (kv[1] === 'database' || kv[1] === 'dbname') db = kv[2];
-  }
-  const auth = user ? `${encodeURIComponent(user)}${pass ? ':' + encodeURIComponent(pass) : ''}@` : '';
-  return `mysql://${auth}${host}:${port}/${db}`;
+async function dropPrivileges(user: string | undefined, log: Logger): Promise<void> {
+  if (!user || user === 'root' || typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  const entry = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === user);
+  if (!entry || entry.length < 4) throw new Error(`user "${user}" is not in /etc/passwd; create it or fix the user setting`);
+  const uid = Number(entry[2]);
+  const gid = Number(entry[3]);
+  process.setgroups?.([gid]);
+  process.setgid?.(gid);
+  process.setuid?.(uid);
+  log.info({ user, uid, gid }, 'switched user');
 }
 
-interface Flags {
-  listen?: string;
-  db?: string;
-  config?: string;
-  workers: boolean;
-  replicateJobs?: string;
-  deleteJobs?: string;
-  nodeTimeout?: string;
-}
-
-function positiveInt(v: string | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive whole number, got "${v}"`);
-  return n;
-}
-
-/** Parse flags, open the store, start the tracker, install signal handlers. */
+/** Parse flags and config, open the store, start the tracker, install signal handlers. */
 export async function runMogilefsd(argv: string[]): Promise<Tracker> {
-  const program = new Command('mogilefsd')
-    .description('MogileFS tracker: the line protocol on port 7001 plus replication, delete and monitor jobs')
-    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:7001)')
-    .option('--db <dsn>', 'metadata store: sqlite:PATH or mysql://user:pass@host:port/db')
-    .option('-c, --config <file>', "read listen/db_dsn/db_user/db_pass/... from the original's mogilefsd.conf")
-    .option('--no-workers', 'answer queries only; run no background jobs')
-    .option('--replicate-jobs <n>', 'parallel replications (replicate_jobs)')
-    .option('--delete-jobs <n>', 'parallel deletes (delete_jobs)')
-    .option('--node-timeout <seconds>', 'timeout for storage node requests (node_timeout)')
-    .exitOverride();
-  program.parse(argv);
-  const o = program.opts<Flags>();
-  const conf = o.config ? await readConfig(o.config) : {};
+  const cmd = program();
+  cmd.parse(argv);
+  const flags = cmd.opts<TrackerFlags>();
+  const file = await chooseConfFile(flags.config, DEFAULT_TRACKER_CONFIG, flags.skipconfig === true);
+  const conf = file ? await readConf(file) : emptyConf();
+  const s = resolveTrackerSettings(flags, conf);
+  const log = createLogger('mogilefsd', process.env.MOGFS_LOG_LEVEL ?? (s.debug ? 'debug' : undefined));
+  logSettings(log, s, file, IGNORED_TRACKER_KEYS.filter((k) => conf.entries.has(k)));
 
-  const dsn = o.db ?? (conf.db_dsn ? dsnFromDbi(conf.db_dsn, conf.db_user, conf.db_pass) : undefined);
-  if (!dsn) throw new Error('no database given: use --db sqlite:PATH or --db mysql://user:pass@host:port/db');
-  const { host, port } = parseListen(o.listen ?? conf.listen ?? '127.0.0.1:7001');
-  const config: Partial<TrackerConfig> = { host, port };
-  const rj = positiveInt(o.replicateJobs ?? conf.replicate_jobs, '--replicate-jobs');
-  if (rj) config.replicateJobs = rj;
-  const dj = positiveInt(o.deleteJobs ?? conf.delete_jobs, '--delete-jobs');
-  if (dj) config.deleteJobs = dj;
-  const nt = o.nodeTimeout ?? conf.node_timeout;
-  if (nt !== undefined) {
-    const secs = Number(nt);
-    if (!(secs > 0)) throw new Error(`--node-timeout must be a positive number of seconds, got "${nt}"`);
-    config.nodeTimeoutMs = secs * 1000;
-  }
+  const config: Partial<TrackerConfig> = { host: s.listen.host, port: s.listen.port };
+  if (s.replicateJobs) config.replicateJobs = s.replicateJobs;
+  if (s.deleteJobs) config.deleteJobs = s.deleteJobs;
+  if (s.nodeTimeoutMs) config.nodeTimeoutMs = s.nodeTimeoutMs;
 
-  const log = createLogger('mogilefsd');
-  const store: MetadataStore = await openStore({ dsn });
-  let tracker: Tracker;
+  const store: MetadataStore = await openStore({ dsn: s.dsn });
+  let tracker: Tracker | null = null;
+  let metricsServer: MetricsServer | null = null;
+  const stop = async (): Promise<void> => {
+    await metricsServer?.close();
+    await tracker?.close();
+    await store.close();
+  };
   try {
-    tracker = await startTracker({ store, config, log, workers: o.workers });
+    const registry = s.metrics ? createMetricsRegistry() : null;
+    const metrics = registry ? new TrackerMetrics(registry) : undefined;
+    tracker = await startTracker({ store, config, log, workers: s.workers, metrics });
+    if (registry && s.metrics) metricsServer = await startMetricsServer({ registry, host: s.metrics.host, port: s.metrics.port, log });
+    if (s.pidfile) await writePidFile(s.pidfile);
+    await dropPrivileges(s.user, log);
   } catch (err) {
-    await store.close().catch(() => undefined);
+    await stop().catch(() => undefined);
     throw err;
   }
-  process.stdout.write(`mogilefsd listening ${tracker.host}:${tracker.port} db=${store.engine}\n`);
-
-  const stop = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'mogilefsd stopping');
-    // If something still holds the loop open after close, don't hang forever.
-    setTimeout(() => process.exit(0), 5000).unref();
-    tracker
-      .close()
-      .then(() => store.close())
-      .then(
-        () => {
-          process.exitCode = 0;
-        },
-        (err: unknown) => {
-          log.error({ err }, 'error while stopping');
-          process.exitCode = 1;
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Handlers go in before the line is printed: whoever waits for the line may signal at once.
+  stopOnSignals('mogilefsd', log, stop);
+  const m = metricsServer ? ` metrics=${metricsServer.host}:${metricsServer.port}` : '';
+  process.stdout.write(`mogilefsd listening ${tracker.host}:${tracker.port} db=${store.engine}${m}\n`);
   return tracker;
 }
 
 /** The process entry: never rejects (errors are printed and set the exit code). */
-export async function main(argv: string[]): Promise<Tracker | null> {
-  try {
-    return await runMogilefsd(argv);
-  } catch (err) {
-    const e = err as { code?: string; exitCode?: number; message?: string };
-    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
-      process.exitCode = e.exitCode ?? 1;
-    } else {
-      process.stderr.write(`mogilefsd: ${e.message ?? String(err)}\n`);
-      process.exitCode = 1;
-    }
-    return null;
-  }
+export function main(argv: string[]): Promise<Tracker | null> {
+  return runDaemonMain('mogilefsd', () => runMogilefsd(argv));
 }
 
 if (require.main === module) void main(process.argv);

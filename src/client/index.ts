@@ -10,4 +10,5 @@ export type {
   MogileFSOptions, StoreOptions, StoreStreamOptions, StoreResult, GetPathsOptions, GetOptions, ByteRange,
   FileInfo, KeyListing, FidInfo,
 } from './types';
+export * from './attrs';
 export { MogError, isMogError } from '../protocol';

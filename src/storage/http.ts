@@ -9,6 +9,7 @@ import { PathError } from './paths';
 import { handleGet } from './get';
 import { handlePut, type PutOptions } from './put';
 import { handleDelete, handleMkcol } from './ops';
+import type { StorageMetrics } from './metrics';
 
 const ALLOW = 'GET, HEAD, PUT, DELETE, MKCOL, OPTIONS';
 
@@ -53,7 +54,7 @@ export interface StorageHttpServer {
   idle(): Promise<void>;
 }
 
-export function createHttpServer(docroot: string, log: Logger, putOpts: PutOptions): StorageHttpServer {
+export function createHttpServer(docroot: string, log: Logger, putOpts: PutOptions, metrics?: StorageMetrics): StorageHttpServer {
   const inflight = new Set<Promise<void>>();
   const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     const job = route(docroot, req, res, putOpts).catch((err: unknown) => {
@@ -74,9 +75,13 @@ export function createHttpServer(docroot: string, log: Logger, putOpts: PutOptio
       res.end(req.method === 'HEAD' ? undefined : body);
     });
     inflight.add(job);
-    void job.finally(() => inflight.delete(job));
+    void job.finally(() => {
+      inflight.delete(job);
+      metrics?.observeRequest(req.method, res.statusCode);
+    });
   });
   server.keepAliveTimeout = 30_000;
+  metrics?.attach(server, docroot, log);
   return { server, idle: async () => void (await Promise.all([...inflight])) };
 }
 

@@ -12,6 +12,7 @@ import { createHttpServer } from './http';
 import { UsageWriter } from './usage';
 import { IoStatReporter } from './iostat';
 import { createSideChannel } from './sidechannel';
+import type { StorageMetrics } from './metrics';
 
 export interface StorageNodeOptions {
   /** Directory holding dev<N>/ subdirectories (original default /var/mogdata). */
@@ -27,6 +28,8 @@ export interface StorageNodeOptions {
   /** fsync each uploaded file before it becomes visible (default false). */
   fsync?: boolean;
   log?: Logger;
+  /** Prometheus metrics to feed (one StorageMetrics per node); the caller serves its registry. */
+  metrics?: StorageMetrics;
 }
 
 export interface StorageNode {
@@ -68,7 +71,7 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
 
   const usage = new UsageWriter(docroot, opts.usageIntervalMs ?? 10_000, log);
   const iostat = new IoStatReporter(docroot);
-  const web = createHttpServer(docroot, log, { fsync: opts.fsync ?? false });
+  const web = createHttpServer(docroot, log, { fsync: opts.fsync ?? false }, opts.metrics);
   const httpServer: http.Server = web.server;
   const sockets = new Set<net.Socket>();
   const mgmt = opts.mgmtPort === null ? null : createSideChannel(docroot, iostat, log);

@@ -5,3 +5,4 @@ export * from './store';
 export { openStore } from './open';
 export { OUR_MAX_KEY_LENGTH, checkKeyLength, compareKeys, nextPrefix, parseDevids } from './keys';
 export type { DirEntry } from './listdir';
+export * from './attrs';

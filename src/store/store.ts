@@ -9,6 +9,7 @@ import type {
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from './types';
 import type { DirEntry } from './listdir';
+import type { FileAttrs, FileWithAttrs } from './attrs';
 
 export interface MetadataStore {
   readonly engine: 'sqlite' | 'mysql';
@@ -120,4 +121,15 @@ export interface MetadataStore {
   retryDelete(fid: number, nexttry: number, failcount: number): Promise<void>;
 
   queueDepths(): Promise<{ replicate: number; delete: number }>;
+
+  // --- mogfs_file_attr: our own table (attrs.ts), keyed by fid, removed with the file row ---
+  /**
+   * Upserts the attributes of a stored file; fields left undefined keep their
+   * value. Returns false, writing nothing, when `fid` is no stored file.
+   */
+  setFileAttrs(fid: number, attrs: Partial<FileAttrs>): Promise<boolean>;
+  /** null when `fid` is no stored file; all-null attributes when it has none. */
+  getFileAttrs(fid: number): Promise<FileAttrs | null>;
+  /** The file rows of `keys` in one query, with attributes, in the order given; missing keys are left out. */
+  getFilesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]>;
 }

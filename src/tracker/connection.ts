@@ -12,6 +12,7 @@ import type { CommandEnv, ReplyArgs } from './commands';
 import { adminCommand } from './admin';
 import type { TrackerContext } from './context';
 import type { DirectoryMaker } from './vivify';
+import type { TrackerMetrics } from './metrics';
 
 /** Longest request line accepted; longer ones get an ERR and are skipped. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -28,6 +29,7 @@ export interface ConnectionEnv {
   closing: AbortSignal;
   dirs: DirectoryMaker;
   stats: { started: number; processing: number; queries: number };
+  metrics?: TrackerMetrics;
 }
 
 type Job = { kind: 'line'; line: string } | { kind: 'reply'; text: string };
@@ -103,12 +105,16 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
     if (line.startsWith('!')) return adminCommand(line, env.stats);
     env.stats.processing++;
     env.stats.queries++;
+    const t0 = env.metrics ? performance.now() : 0;
+    let command = 'unknown'; // metrics label: only known names, so clients cannot grow the series
+    let outcome = 'ok';
     let callid: string | undefined;
     try {
       const m = /^\s*(\S+)\s*(.*?)\s*$/s.exec(line) as RegExpExecArray;
       const name = m[1].toLowerCase();
       const handler = /^\w+$/.test(name) ? findCommand(name) : undefined;
       if (!handler) throw mogErr('unknown_command');
+      command = name;
       const args = decodeRequestArgs(m[2]);
       callid = args.callid;
       const reply: ReplyArgs = await handler(cmdEnv, args);
@@ -116,12 +122,14 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
       return `OK ${encodeArgs(reply)}\r\n`;
     } catch (err) {
       const tail = callid !== undefined ? ' ' + eurl(callid) : '';
+      outcome = isMogError(err) ? err.code : 'internal_error';
       if (isMogError(err)) return `ERR ${err.code} ${eurl(replyText(err))}${tail}\r\n`;
       env.ctx.log.error({ err, line: line.slice(0, 500) }, 'command failed');
       const msg = err instanceof Error ? err.message : String(err);
       return `ERR internal_error ${eurl(`internal error: ${msg.slice(0, 300)}; the tracker log has details`)}${tail}\r\n`;
     } finally {
       env.stats.processing--;
+      env.metrics?.observeRequest(command, outcome, (performance.now() - t0) / 1000);
     }
   };
 

@@ -13,7 +13,8 @@ import type { TrackerConfig, TrackerContext } from './context';
 import { createContext } from './layout';
 import { DirectoryMaker } from './vivify';
 import { startWorkers } from './workers';
-import type { WorkersHandle } from './workers';
+import type { WorkerOptions, WorkersHandle } from './workers';
+import type { TrackerMetrics } from './metrics';
 
 export interface TrackerOptions {
   store: MetadataStore;
@@ -21,6 +22,10 @@ export interface TrackerOptions {
   log?: Logger;
   /** Run the background workers (monitor, replicate, delete...); default true. */
   workers?: boolean;
+  /** Worker tunables (backoff schedules, poll and reaper intervals); defaults suit production. */
+  workerOptions?: WorkerOptions;
+  /** Prometheus metrics to feed (one TrackerMetrics per tracker); the caller serves its registry. */
+  metrics?: TrackerMetrics;
 }
 
 export interface Tracker {
@@ -35,6 +40,7 @@ export async function startTracker(opts: TrackerOptions): Promise<Tracker> {
   const ctx = createContext(opts.store, opts.config ?? {}, log);
   const closing = new AbortController();
   const stats = { started: Date.now(), processing: 0, queries: 0 };
+  opts.metrics?.attach(ctx, stats);
 
   // Started once we listen, so a failed listen leaves nothing running.
   let workers: WorkersHandle | null = null;
@@ -61,7 +67,7 @@ export async function startTracker(opts: TrackerOptions): Promise<Tracker> {
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    handleConnection(socket, { ctx, waitForMonitor, closing: closing.signal, dirs, stats });
+    handleConnection(socket, { ctx, waitForMonitor, closing: closing.signal, dirs, stats, metrics: opts.metrics });
   });
   server.on('error', (err) => log.error({ err }, 'tracker listener error'));
 
@@ -77,7 +83,10 @@ export async function startTracker(opts: TrackerOptions): Promise<Tracker> {
     });
   });
   if (opts.workers !== false) {
-    const w = startWorkers(ctx);
+    // The reaper must look at least as often as the tempfile timeout it
+    // enforces, or a short tempfileTimeoutSec is not honoured for a minute.
+    const reaperIntervalMs = Math.min(60_000, Math.max(1000, ctx.config.tempfileTimeoutSec * 500));
+    const w = startWorkers(ctx, { reaperIntervalMs, ...opts.workerOptions });
     workers = w;
     ctx.setWake((name) => w.wake(name));
   }

@@ -246,6 +246,7 @@ async function removeFile(q: Q, fid: number, now: number): Promise<void> {
   await q.run('DELETE FROM file WHERE fid = ?', fid);
   await q.run('DELETE FROM tempfile WHERE fid = ?', fid);
   await q.run('DELETE FROM checksum WHERE fid = ?', fid);
+  await q.run('DELETE FROM mogfs_file_attr WHERE fid = ?', fid);
   await q.run(
     'INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?) ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry))',
     fid, now,

@@ -120,6 +120,15 @@ const TABLES: Record<string, string> = {
     hashtype TINYINT UNSIGNED NOT NULL,
     checksum VARBINARY(64) NOT NULL,
     INDEX checksum_ndx (checksum)) ${OPTS}`,
+  // Ours, not the original's: attributes MogileFS has no column for (see ../attrs.ts).
+  mogfs_file_attr: `CREATE TABLE IF NOT EXISTS mogfs_file_attr (
+    fid BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+    mtime_sec BIGINT,
+    mtime_nsec INT UNSIGNED,
+    mode INT UNSIGNED,
+    uid INT UNSIGNED,
+    gid INT UNSIGNED,
+    symlink VARBINARY(4096)) ${OPTS}`,
 };
 
 /** Columns the original added in later schema versions, for databases older than 15. */

@@ -11,6 +11,8 @@ import type {
   Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from '../types';
+import type { FileAttrs, FileWithAttrs } from '../attrs';
+import { MysqlAttrs } from './attrs';
 import { MysqlDb } from './db';
 import { KeySql, MysqlFiles } from './files';
 import { MysqlLayout } from './layout';
@@ -25,6 +27,7 @@ export class MysqlStore implements MetadataStore {
   private readonly layout: MysqlLayout;
   private filesImpl: MysqlFiles | null = null;
   private queuesImpl: MysqlQueues | null = null;
+  private attrsImpl: MysqlAttrs | null = null;
 
   /** `mysql://user:pass@host:port/dbname` (the database must exist). */
   constructor(dsnUrl: string) {
@@ -38,6 +41,7 @@ export class MysqlStore implements MetadataStore {
     const version = (await this.db.get<{ v: string }>('SELECT VERSION() AS v'))?.v ?? '';
     this.filesImpl = new MysqlFiles(this.db, new KeySql(keys.file), new KeySql(keys.tempfile), this.maxKeyLength);
     this.queuesImpl = new MysqlQueues(this.db, supportsSkipLocked(version));
+    this.attrsImpl = new MysqlAttrs(this.db, new KeySql(keys.file));
   }
 
   async close(): Promise<void> {
@@ -123,4 +127,12 @@ export class MysqlStore implements MetadataStore {
   retryDelete(fid: number, nexttry: number, failcount: number): Promise<void> { return this.q.retryDelete(fid, nexttry, failcount); }
 
   queueDepths(): Promise<{ replicate: number; delete: number }> { return this.q.queueDepths(); }
+
+  private get a(): MysqlAttrs {
+    if (!this.attrsImpl) throw new Error('MysqlStore used before init(): open it with openStore()');
+    return this.attrsImpl;
+  }
+  setFileAttrs(fid: number, attrs: Partial<FileAttrs>): Promise<boolean> { return this.a.setFileAttrs(fid, attrs); }
+  getFileAttrs(fid: number): Promise<FileAttrs | null> { return this.a.getFileAttrs(fid); }
+  getFilesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]> { return this.a.filesWithAttrs(dmid, keys); }
 }

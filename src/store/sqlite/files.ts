@@ -109,6 +109,7 @@ export class SqliteFiles {
     this.db.run('DELETE FROM file WHERE fid = ?', fid);
     this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
     this.db.run('DELETE FROM checksum WHERE fid = ?', fid);
+    this.db.run('DELETE FROM mogfs_file_attr WHERE fid = ?', fid);
     this.db.run(
       `INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?)
        ON CONFLICT (fid) DO UPDATE SET nexttry = MIN(nexttry, excluded.nexttry)`,

@@ -133,6 +133,17 @@ const TABLES: Record<string, string[]> = {
       hashtype INTEGER NOT NULL,
       checksum BLOB NOT NULL)`,
   ],
+  // Ours, not the original's: attributes MogileFS has no column for (see ../attrs.ts).
+  mogfs_file_attr: [
+    `CREATE TABLE mogfs_file_attr (
+      fid INTEGER NOT NULL PRIMARY KEY,
+      mtime_sec INTEGER,
+      mtime_nsec INTEGER,
+      mode INTEGER,
+      uid INTEGER,
+      gid INTEGER,
+      symlink TEXT)`,
+  ],
 };
 
 /** Columns later schema versions added to tables that older databases already have. */

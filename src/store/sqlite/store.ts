@@ -10,6 +10,8 @@ import type {
   Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from '../types';
+import type { FileAttrs, FileWithAttrs } from '../attrs';
+import { SqliteAttrs } from './attrs';
 import { SqliteDb } from './db';
 import { SqliteFiles } from './files';
 import { SqliteLayout } from './layout';
@@ -25,6 +27,7 @@ export class SqliteStore implements MetadataStore {
   private layout!: SqliteLayout;
   private files!: SqliteFiles;
   private queues!: SqliteQueues;
+  private attrs!: SqliteAttrs;
 
   constructor(readonly path: string) {}
 
@@ -35,6 +38,7 @@ export class SqliteStore implements MetadataStore {
       this.layout = new SqliteLayout(this.db);
       this.files = new SqliteFiles(this.db, () => this.maxKeyLength);
       this.queues = new SqliteQueues(this.db);
+      this.attrs = new SqliteAttrs(this.db);
     }
     return this.db;
   }
@@ -52,6 +56,7 @@ export class SqliteStore implements MetadataStore {
   private get l(): SqliteLayout { this.open(); return this.layout; }
   private get f(): SqliteFiles { this.open(); return this.files; }
   private get q(): SqliteQueues { this.open(); return this.queues; }
+  private get a(): SqliteAttrs { this.open(); return this.attrs; }
 
   async listDomains(): Promise<DomainRow[]> { return this.l.listDomains(); }
   async createDomain(namespace: string): Promise<DomainRow> { return this.l.createDomain(namespace); }
@@ -128,4 +133,8 @@ export class SqliteStore implements MetadataStore {
   }
 
   async queueDepths(): Promise<{ replicate: number; delete: number }> { return this.q.queueDepths(); }
+
+  async setFileAttrs(fid: number, attrs: Partial<FileAttrs>): Promise<boolean> { return this.a.setFileAttrs(fid, attrs); }
+  async getFileAttrs(fid: number): Promise<FileAttrs | null> { return this.a.getFileAttrs(fid); }
+  async getFilesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]> { return this.a.filesWithAttrs(dmid, keys); }
 }

@@ -1,5 +1,6 @@
 // The tracker's command table: one handler per wire command, keyed by the
 // name stock clients send, grouped by family in the files beside this one.
+import * as attrs from './attrs';
 import * as classes from './classes';
 import * as devices from './devices';
 import * as domains from './domains';
@@ -58,6 +59,7 @@ export const commands: Readonly<Record<string, Handler>> = Object.freeze({
   do_monitor_round: misc.do_monitor_round,
   replicate_now: misc.replicate_now,
   ...misc.jobCommands,
+  ...attrs.commands, // our extensions: mogfs_set_attrs, mogfs_get_attrs, mogfs_list_files
 });
 
 export function findCommand(name: string): Handler | undefined {

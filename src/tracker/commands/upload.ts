@@ -164,10 +164,12 @@ export const create_close: Handler = async ({ ctx }, args) => {
     classid: trow.classid,
     devids: [devid],
     checksum: keepChecksum,
+    // Queued in the same transaction. No second enqueue after it (e.g. to
+    // record fromdevid): by then another tracker may have claimed the job,
+    // and the upsert would make it due again, so two trackers would copy it.
+    // The only copy is on `devid` anyway, so the replicator reads from there.
     replicateNexttry: 0,
   });
-  // Record the source device so replication copies from where the bytes are.
-  await ctx.store.enqueueReplicate(fid, devid, 0);
   ctx.wake('replicate');
   if (replacedFid !== null) ctx.wake('delete');
   return {};
