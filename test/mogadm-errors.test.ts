@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig, splitTrackers } from '../src/cli/mogadm/config';
+import { parseConfigText, parseTrackers } from '../src/cli/config';
 import { sprintf } from '../src/cli/mogadm/format';
 import { startCluster } from './helpers/cluster';
 import type { Cluster } from './helpers/cluster';
@@ -59,11 +59,11 @@ async function portAnswers(port: number): Promise<boolean> {
 
 describe('mogadm helpers', () => {
   test('config lines: key = value, # comments, spaces around commas', () => {
-    assert.deepEqual(parseConfig('# comment\ntrackers = 10.0.0.1:7001, 10.0.0.2:7001  # two\n lib=/x\nnot a line\n'), {
+    assert.deepEqual(parseConfigText('# comment\ntrackers = 10.0.0.1:7001, 10.0.0.2:7001  # two\n lib=/x\nnot a line\n'), {
       trackers: '10.0.0.1:7001, 10.0.0.2:7001',
       lib: '/x',
     });
-    assert.deepEqual(splitTrackers('10.0.0.1:7001 , 10.0.0.2:7001,'), ['10.0.0.1:7001', '10.0.0.2:7001']);
+    assert.deepEqual(parseTrackers('10.0.0.1:7001 , 10.0.0.2,'), ['10.0.0.1:7001', '10.0.0.2:7001']);
   });
 
   test('sprintf pads and rounds like Perl printf', () => {
@@ -161,7 +161,7 @@ describe('mogadm usage and trackers', () => {
 
     const missing = await mogadm(['--config', path.join(home, 'nope.conf'), 'domain', 'list'], { HOME: home });
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^unable to open .*nope\.conf: /);
+    assert.match(missing.stderr, /^cannot read config file .*nope\.conf: /);
     await fs.rm(path.join(home, '.mogilefs.conf'));
   });
 
