@@ -65,6 +65,8 @@ export interface MultiClusterOptions {
   engine: EngineName;
   trackers?: number;
   tracker?: Partial<TrackerConfig>;
+  /** Config for single trackers, by index, over `tracker`. */
+  perTracker?: Partial<TrackerConfig>[];
   workerOptions?: WorkerOptions;
 }
 
@@ -116,7 +118,7 @@ export async function startMultiCluster(opts: MultiClusterOptions): Promise<Mult
         store,
         log: log.child({ tracker: i }),
         workers: true,
-        config: { host: '127.0.0.1', port: 0, monitorIntervalMs: 250, nodeTimeoutMs: 2000, ...opts.tracker },
+        config: { host: '127.0.0.1', port: 0, monitorIntervalMs: 250, nodeTimeoutMs: 2000, ...opts.tracker, ...opts.perTracker?.[i] },
         workerOptions: { replicateBackoffSec: [1], deleteBackoffSec: [1], pollMs: 200, ...opts.workerOptions },
       }));
     }

@@ -1,0 +1,99 @@
+/**
+ * Replication jobs are leased to the tracker that claims them (their nexttry
+ * pushed forward in the shared queue table). When that tracker shuts down,
+ * the jobs it claimed but never started must go back to the queue, so the
+ * other trackers finish them promptly instead of after the lease runs out.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachEngine } from './helpers/engines';
+import { pool, startMultiCluster, waitFor } from './multitracker-cluster';
+import type { MultiCluster } from './multitracker-cluster';
+
+forEachEngine((engine) => {
+  let c: MultiCluster;
+  // Tracker A copies one file at a time, so it holds claimed jobs it has not started.
+  before(async () => { c = await startMultiCluster({ engine, perTracker: [{ replicateJobs: 1 }] }); });
+  after(async () => { await c?.stop(); });
+
+  test('jobs claimed by a tracker that closes are finished by the other one within seconds', async () => {
+    // Tracker A's database is slow to answer its replicator, so A holds
+    // claimed jobs it has not started yet when it closes.
+    const storeA = c.stores[0];
+    const claimed = new Set<number>();
+    const started = new Set<number>();
+    const claim = storeA.claimReplicateJobs.bind(storeA);
+    storeA.claimReplicateJobs = async (now, limit, lease) => {
+      const jobs = await claim(now, limit, lease);
+      for (const j of jobs) claimed.add(j.fid);
+      return jobs;
+    };
+    const getFile = storeA.getFile.bind(storeA);
+    storeA.getFile = async (fid) => {
+      if (claimed.has(fid)) {
+        started.add(fid);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return getFile(fid);
+    };
+    const a = c.client([0]);
+    const idx = Array.from({ length: 150 }, (_, i) => i);
+    const stored = await pool(idx, 8, (i) => a.storeBuffer(`lease/${i}`, Buffer.alloc(2000, i)));
+    await c.closeTracker(0);
+    const held = [...claimed].filter((f) => !started.has(f));
+    assert.ok(held.length > 0, 'tracker A held no unstarted job when it closed; the test proves nothing');
+    await waitFor('B to drain the replication queue', async () => (await c.stores[1].queueDepths()).replicate === 0, 20_000);
+    for (const r of stored) {
+      const devids = await c.stores[1].fileDevids(r.fid);
+      assert.equal(new Set(devids.map((d) => c.hostOf.get(d))).size, 2, `${r.key} on ${devids}`);
+    }
+  });
+
+  // The original serialises replication of one fid across trackers with a
+  // database lock (should_begin_replicating_fidid); ours keeps that lock in
+  // each tracker's memory (WorkerEnv.replicating), not checked at claim time,
+  // and relies on the job's lease, which a re-enqueue (updateclass) cuts
+  // short while a copy runs: then this or another tracker copies it again.
+  test('a job re-queued while its fid is being copied is not copied twice', {
+    todo: 'workers/store: no cross-tracker per-fid replication lock; a re-enqueue resets the lease of a running job',
+  }, async () => {
+    await c.admin(1).createClass('default', 'pair', { mindevcount: 2 });
+    const b = c.client([1]);
+    // B (the tracker left) starts copying and is slow after reading where the copies are...
+    const storeB = c.stores[1];
+    const fileDevids = storeB.fileDevids.bind(storeB);
+    let stalled = false;
+    let target = -1;
+    storeB.fileDevids = async (fid) => {
+      const devids = await fileDevids(fid);
+      if (fid === target && !stalled) {
+        stalled = true;
+        await new Promise((res) => setTimeout(res, 1500));
+      }
+      return devids;
+    };
+    const getTempfile = storeB.getTempfile.bind(storeB);
+    storeB.getTempfile = async (fid) => {
+      const t = await getTempfile(fid);
+      if (t?.dkey === 'lease/requeued') target = fid;
+      return t;
+    };
+    const copies: number[] = [];
+    const addFileOn = storeB.addFileOn.bind(storeB);
+    storeB.addFileOn = async (fid, devid) => {
+      if (fid === target) copies.push(devid);
+      return addFileOn(fid, devid);
+    };
+    const r = await b.storeBuffer('lease/requeued', Buffer.alloc(5000, 7));
+    assert.equal(target, r.fid);
+    await waitFor('B to start the copy', async () => stalled, 10_000);
+    // ...while the file's class changes, which queues the fid again.
+    await b.updateClass('lease/requeued', 'pair');
+    await waitFor('replication to settle', async () => (await storeB.queueDepths()).replicate === 0, 20_000);
+    await new Promise((res) => setTimeout(res, 2000));
+    assert.equal((await storeB.queueDepths()).replicate, 0);
+    // One copy was missing, so one copy should have been made (whichever device it went to).
+    assert.equal(copies.length, 1, `copies made to devids ${copies}; now on ${await fileDevids(r.fid)}`);
+    assert.equal((await fileDevids(r.fid)).length, 2);
+  });
+});
