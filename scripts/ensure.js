@@ -17,7 +17,7 @@ const inCI = process.env.CI === 'true' || process.env.CI === '1';
 const PACKAGES = {
   start: ['fuse', 'libfuse2'],
   test: ['mariadb-server', 'fuse', 'libfuse2', 'litmus', 'rsync'],
-  bench: ['fuse', 'libfuse2'],
+  bench: ['mariadb-server', 'fuse', 'libfuse2'],
 };
 
 function run(cmd, args, opts = {}) {

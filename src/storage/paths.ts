@@ -5,7 +5,8 @@
  * backend allowed [\w.-] too), never `.` or `..`, and whatever it resolves to
  * on disk (symlinks included) must stay inside that device's real directory.
  */
-import { realpath, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { realpath, mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A refused path: `status` is the HTTP status to answer with. */
@@ -89,6 +90,68 @@ export async function realDevDir(dp: DevicePath): Promise<string> {
   } catch {
     throw new PathError(404, `device dev${dp.devid} does not exist on this storage node`);
   }
+}
+
+/**
+ * Directories recently seen to resolve inside their device. realpath costs a
+ * readlink per path component, and nearly every request goes to one of a few
+ * thousand fid directories, so each is checked once per VERIFIED_TTL_MS
+ * instead of on every request. The file itself is then opened with
+ * O_NOFOLLOW, so the last component can't lead anywhere else either.
+ */
+const VERIFIED_TTL_MS = 5000;
+const MAX_VERIFIED = 20_000;
+const verifiedDirs = new Map<string, number>();
+
+function rememberInside(dir: string): void {
+  if (verifiedDirs.size >= MAX_VERIFIED) verifiedDirs.clear();
+  verifiedDirs.set(dir, Date.now());
+}
+
+/** True when `dir` exists and resolves inside the device (cached briefly); false when missing or not known to be inside. */
+async function dirKnownInside(dp: DevicePath, dir: string): Promise<boolean> {
+  const at = verifiedDirs.get(dir);
+  if (at !== undefined && Date.now() - at < VERIFIED_TTL_MS) return true;
+  let real: string;
+  try {
+    real = await realpath(dir);
+  } catch {
+    return false;
+  }
+  if (!isInside(await realDevDir(dp), real)) return false;
+  rememberInside(dir);
+  return true;
+}
+
+/**
+ * Open a file for reading, confined to its device: null when it does not
+ * exist, PathError when it resolves outside. A plain file in a known-good
+ * directory costs one open(); a symlinked file takes the full check.
+ */
+export async function openInside(dp: DevicePath): Promise<FileHandle | null> {
+  if (dp.segments.length > 0 && (await dirKnownInside(dp, path.dirname(dp.abs)))) {
+    try {
+      return await open(dp.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      if (code !== 'ELOOP') throw e;
+      // A symlink: resolve it and check where it leads, below.
+    }
+  }
+  const real = await resolveExisting(dp);
+  return real === null ? null : open(real, 'r');
+}
+
+/**
+ * Make sure the parent directory of a file about to be written exists inside
+ * the device: a cached check when it was seen recently, else ensureDirInside.
+ */
+export async function ensureParentInside(dp: DevicePath): Promise<void> {
+  const parent = path.dirname(dp.abs);
+  if (await dirKnownInside(dp, parent)) return;
+  await ensureDirInside(dp, parent);
+  rememberInside(parent);
 }
 
 /**

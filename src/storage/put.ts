@@ -8,12 +8,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename, unlink, stat } from 'node:fs/promises';
+import { rename, unlink, lstat, open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { parseDevicePath, ensureDirInside, resolveExisting, PathError } from './paths';
+import { parseDevicePath, ensureParentInside, resolveExisting, PathError, type DevicePath } from './paths';
 
 /** Temp names start with a dot and end in `.put`, so no fid scan can take one for a `.fid`. */
 export const TEMP_PREFIX = '.mogstored-put-';
@@ -50,6 +50,9 @@ function declaredLength(req: IncomingMessage): number | null {
   return Number(raw);
 }
 
+/** Bodies of a declared length up to this are gathered in memory and written with one write. */
+const SMALL_BODY = 1024 * 1024;
+
 export async function handlePut(
   docroot: string,
   req: IncomingMessage,
@@ -59,33 +62,28 @@ export async function handlePut(
   const dp = parseDevicePath(docroot, req.url ?? '/');
   if (dp.segments.length === 0) throw new PathError(400, 'PUT needs a file name below /dev<N>/');
   const length = declaredLength(req);
-  const parent = path.dirname(dp.abs);
-  await ensureDirInside(dp, parent);
-  // The target itself may be an existing symlink: rename replaces the link,
-  // never writes through it, but refuse one that points out all the same.
-  await resolveExisting(dp);
+  await ensureParentInside(dp);
+  const existed = await checkTarget(dp);
 
-  const tmp = path.join(parent, `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}.put`);
+  const tmp = path.join(path.dirname(dp.abs), `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}.put`);
   let renamed = false;
   let sink: WriteStream | null = null;
   try {
-    const counter = new ByteCounter(length);
-    // `flush` fsyncs before the close the pipeline waits for.
-    sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: opts.fsync, highWaterMark: 256 * 1024 });
-    await pipeline(req, counter, sink);
-    // A client that closed early ends the body without error on some paths;
-    // the count is the one check that always holds.
-    if (!req.complete) throw new PathError(400, 'upload was aborted before the body ended');
-    if (length !== null && counter.bytes !== length) {
-      throw new PathError(400, `body has ${counter.bytes} bytes but Content-Length said ${length}`);
+    if (length !== null && length <= SMALL_BODY) {
+      await writeSmall(req, tmp, length, opts);
+    } else {
+      const counter = new ByteCounter(length);
+      // `flush` fsyncs before the close the pipeline waits for.
+      sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: opts.fsync, highWaterMark: 256 * 1024 });
+      await pipeline(req, counter, sink);
+      // A client that closed early ends the body without error on some paths;
+      // the count is the one check that always holds.
+      if (!req.complete) throw new PathError(400, 'upload was aborted before the body ended');
+      if (length !== null && counter.bytes !== length) {
+        throw new PathError(400, `body has ${counter.bytes} bytes but Content-Length said ${length}`);
+      }
     }
-    const existed = await stat(dp.abs).then(
-      (s) => {
-        if (s.isDirectory()) throw new PathError(409, `${dp.uri} is a directory`);
-        return true;
-      },
-      () => false,
-    );
+    // Renaming onto a directory fails with EISDIR, answered as 409.
     await rename(tmp, dp.abs);
     renamed = true;
     res.statusCode = existed ? 204 : 201;
@@ -99,5 +97,44 @@ export async function handlePut(
       if (s && !s.closed) await new Promise<void>((resolve) => s.once('close', () => resolve()));
       await unlink(tmp).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Whether the target exists already. It may be a symlink: rename replaces
+ * the link, never writes through it, but one pointing out of the device is
+ * refused all the same. A directory there is a conflict.
+ */
+async function checkTarget(dp: DevicePath): Promise<boolean> {
+  let st;
+  try {
+    st = await lstat(dp.abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  if (st.isSymbolicLink()) await resolveExisting(dp);
+  else if (st.isDirectory()) throw new PathError(409, `${dp.uri} is a directory`);
+  return true;
+}
+
+/** Gather a body of known, small length and write it with one call (plus fsync when asked). */
+async function writeSmall(req: IncomingMessage, tmp: string, length: number, opts: PutOptions): Promise<void> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    if (got + b.length > length) throw new PathError(400, `body is longer than Content-Length ${length}`);
+    b.copy(buf, got);
+    got += b.length;
+  }
+  if (!req.complete) throw new PathError(400, 'upload was aborted before the body ended');
+  if (got !== length) throw new PathError(400, `body has ${got} bytes but Content-Length said ${length}`);
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(buf);
+    if (opts.fsync) await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

@@ -7,6 +7,7 @@
  */
 import { request } from 'undici';
 import { fidPathOnDevice } from '../common/fidpath';
+import { storageAgent } from './httpfile';
 
 /** How long a made directory is remembered, ms (the original: an hour). */
 const REMEMBER_MS = 3600_000;
@@ -45,9 +46,9 @@ export class DirectoryMaker {
     try {
       const res = await request(baseUrl + dir, {
         method: 'MKCOL',
+        dispatcher: storageAgent(this.timeoutMs),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
       });
       await res.body.dump();
       if ([400, 405, 501].includes(res.statusCode)) {

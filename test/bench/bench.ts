@@ -5,42 +5,27 @@
  * Runs on SQLite, and on a private MariaDB too when one can be started.
  * Prints a Markdown table; copy it into docs/BENCHMARKS.md with the date.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
 import { listFids } from '../../src/client/files';
-import { freePort, freePortPair } from '../helpers/ports';
+import { cpuByProcess, startCluster, stopCluster } from './cluster';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
 const CONCURRENCY = 8;
 const GET_PATHS = Number(process.env.BENCH_GET_PATHS ?? 20000);
-const distRoot = path.resolve(__dirname, '..', '..');
+/** Engines to run, e.g. BENCH_ENGINES=sqlite (default: sqlite,mysql). */
+const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,mysql').split(',').map((s) => s.trim());
 
-interface Row { engine: string; phase: string; ops: number; seconds: number }
-
-async function startCluster(db: string, data: string): Promise<{ proc: ChildProcess; tracker: string }> {
-  const trackerPort = await freePort('127.0.0.1');
-  const storagePort = await freePortPair();
-  const proc = spawn(process.execPath, [path.join(distRoot, 'src', 'cli', 'mogfs.js'), 'up', '--data', data,
-    '--tracker-port', String(trackerPort), '--storage-port', String(storagePort), '--db', db, '--no-mount'],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MOGFS_LOG_LEVEL: 'warn' } });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/ready/.test(out)) resolve();
-    });
-    proc.once('exit', (c) => reject(new Error(`mogfs up exited (${c}) before ready: ${out}`)));
-  });
-  return { proc, tracker: `127.0.0.1:${trackerPort}` };
-}
-
-async function stopCluster(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  await new Promise<void>((resolve) => { proc.once('exit', () => resolve()); proc.kill('SIGTERM'); });
+interface Row {
+  engine: string;
+  phase: string;
+  ops: number;
+  seconds: number;
+  /** CPU ms per op spent by each process (bench clients, tracker, storage nodes) during the phase. */
+  cpu: Record<string, number>;
 }
 
 /** Runs `n` jobs with `CONCURRENCY` workers; returns seconds taken. */
@@ -57,6 +42,19 @@ async function benchEngine(engine: string, db: string): Promise<Row[]> {
   const data = await mkdtemp(path.join(os.tmpdir(), 'mogfs-bench-'));
   const { proc, tracker } = await startCluster(db, data);
   const rows: Row[] = [];
+  // CPU of every process over one phase: where the time goes, not only how much.
+  const cpuNow = async (): Promise<Record<string, number>> => {
+    const u = process.cpuUsage();
+    return { clients: (u.user + u.system) / 1000, ...await cpuByProcess(proc.pid!) };
+  };
+  const measure = async (phase: string, ops: number, run: () => Promise<number>): Promise<void> => {
+    const before = await cpuNow();
+    const seconds = await run();
+    const after = await cpuNow();
+    const cpu: Record<string, number> = {};
+    for (const k of Object.keys(after)) if (k !== 'mogfs') cpu[k] = (after[k] - (before[k] ?? 0)) / ops;
+    rows.push({ engine, phase, ops, seconds, cpu });
+  };
   // One client per worker, as 8 client processes would have.
   const clients = Array.from({ length: CONCURRENCY }, () => new MogileFS({ trackers: [tracker], domain: 'default' }));
   let w = 0;
@@ -65,21 +63,24 @@ async function benchEngine(engine: string, db: string): Promise<Row[]> {
     const body = Buffer.alloc(SIZE, 0x61);
     const key = (i: number) => `bench/${String(i).padStart(6, '0')}.jpg`;
     const storeStart = Date.now();
-    rows.push({ engine, phase: 'store (create_open + PUT + create_close)', ops: FILES, seconds: await pool(FILES, async (i) => { await client().storeBuffer(key(i), body); }) });
-    const replicated = await waitReplicated(clients[0], FILES, 2);
-    rows.push({ engine, phase: 'until every file has 2 replicas (from first store)', ops: FILES, seconds: (replicated - storeStart) / 1000 });
-    rows.push({ engine, phase: 'get_paths', ops: GET_PATHS, seconds: await pool(GET_PATHS, async (i) => { await client().getPaths(key(i % FILES)); }) });
-    rows.push({ engine, phase: 'fetch (get_paths + GET)', ops: FILES, seconds: await pool(FILES, async (i) => {
+    await measure('store (create_open + PUT + create_close)', FILES, () => pool(FILES, async (i) => { await client().storeBuffer(key(i), body); }));
+    await measure('until every file has 2 replicas (from first store)', FILES, async () => {
+      const replicated = await waitReplicated(clients[0], FILES, 2);
+      return (replicated - storeStart) / 1000;
+    });
+    // As stock clients call it: the tracker verifies the first path's size.
+    await measure('get_paths', GET_PATHS, () => pool(GET_PATHS, async (i) => { await client().getPaths(key(i % FILES)); }));
+    await measure('fetch (get_paths + GET)', FILES, () => pool(FILES, async (i) => {
       const b = await client().getBuffer(key(i));
       if (b.length !== SIZE) throw new Error(`short read of ${key(i)}: ${b.length}`);
-    }) });
+    }));
     const listRounds = 20;
-    rows.push({ engine, phase: `list_keys (all ${FILES} keys, pages of 1000) x${listRounds}`, ops: listRounds, seconds: await pool(listRounds, async () => {
+    await measure(`list_keys (all ${FILES} keys, pages of 1000) x${listRounds}`, listRounds, () => pool(listRounds, async () => {
       let n = 0;
       for await (const k of client().keys('bench/')) { if (k) n++; }
       if (n !== FILES) throw new Error(`listed ${n} keys, expected ${FILES}`);
-    }) });
-    rows.push({ engine, phase: 'delete', ops: FILES, seconds: await pool(FILES, async (i) => { await client().delete(key(i)); }) });
+    }));
+    await measure('delete', FILES, () => pool(FILES, async (i) => { await client().delete(key(i)); }));
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await stopCluster(proc);
@@ -106,16 +107,20 @@ async function waitReplicated(c: MogileFS, n: number, copies: number): Promise<n
   throw new Error('replication did not finish within 10 minutes');
 }
 
-async function main(): Promise<void> {
-  const rows: Row[] = [];
-  rows.push(...await benchEngine('sqlite', 'sqlite'));
-  let mariadb: { url: string; stop(): Promise<void> } | null = null;
+async function tryMariadb(): Promise<{ url: string; stop(): Promise<void> } | null> {
   try {
     const { startMariadb } = await import('../helpers/mariadb');
-    mariadb = await startMariadb();
+    return await startMariadb();
   } catch (e) {
     console.error(`bench: no MariaDB (${(e as Error).message}); MySQL figures skipped`);
+    return null;
   }
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  if (ENGINES.includes('sqlite')) rows.push(...await benchEngine('sqlite', 'sqlite'));
+  const mariadb = ENGINES.includes('mysql') ? await tryMariadb() : null;
   if (mariadb) {
     try {
       const { createConnection } = await import('mysql2/promise');
@@ -131,6 +136,10 @@ async function main(): Promise<void> {
   console.log('| engine | phase | ops | seconds | ops/s |');
   console.log('|---|---|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.engine} | ${r.phase} | ${r.ops} | ${r.seconds.toFixed(2)} | ${(r.ops / r.seconds).toFixed(0)} |`);
+  const procs = [...new Set(rows.flatMap((r) => Object.keys(r.cpu)))];
+  console.log(`\nCPU ms per op, by process\n| engine | phase | ${procs.join(' | ')} |`);
+  console.log(`|---|---|${procs.map(() => '---:').join('|')}|`);
+  for (const r of rows) console.log(`| ${r.engine} | ${r.phase} | ${procs.map((p) => (r.cpu[p] ?? 0).toFixed(2)).join(' | ')} |`);
 }
 
 main().then(() => process.exit(0), (e: unknown) => {

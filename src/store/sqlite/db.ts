@@ -40,9 +40,35 @@ export class SqliteDb {
     return this.stmt(sql).run(...params);
   }
 
-  /** Runs fn in a write transaction taken up front (BEGIN IMMEDIATE), so read-then-write is race free. */
+  /**
+   * Runs fn in a write transaction taken up front (BEGIN IMMEDIATE), so
+   * read-then-write is race free; nested calls become savepoints. Done with
+   * cached statements rather than better-sqlite3's transaction(), which
+   * builds a new wrapper function on every call.
+   */
   tx<T>(fn: () => T): T {
-    return this.raw.transaction(fn).immediate();
+    if (this.raw.inTransaction) {
+      this.stmt('SAVEPOINT mogfs_tx').run();
+      try {
+        const r = fn();
+        this.stmt('RELEASE mogfs_tx').run();
+        return r;
+      } catch (e) {
+        this.stmt('ROLLBACK TO mogfs_tx').run();
+        this.stmt('RELEASE mogfs_tx').run();
+        throw e;
+      }
+    }
+    this.stmt('BEGIN IMMEDIATE').run();
+    try {
+      const r = fn();
+      this.stmt('COMMIT').run();
+      return r;
+    } catch (e) {
+      // SQLite may already have rolled back (e.g. SQLITE_FULL); then there is nothing to undo.
+      if (this.raw.inTransaction) this.stmt('ROLLBACK').run();
+      throw e;
+    }
   }
 
   close(): void {
