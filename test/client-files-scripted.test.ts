@@ -18,7 +18,7 @@ import type { StorageNode } from '../src/storage';
 import { fidPathOnDevice } from '../src/common/fidpath';
 import { decodeArgs, encodeArgs } from '../src/protocol';
 import type { Args } from '../src/protocol';
-import { MogileFS, MogError } from '../src/client';
+import { MogileFS, MogError, TrackerClient } from '../src/client';
 
 interface Script {
   /** Reply args (or an ERR line) per command; default OK with no args. */
@@ -198,6 +198,78 @@ describe('MogileFS with a scripted tracker and a real storage node', { timeout: 
     } finally {
       delete script.on.create_close;
       await mog.close();
+    }
+  });
+
+  test('a create_close cut off by its tracker is sent to the next; no_temp_file counts only if the key has our fid', async () => {
+    // Tracker A hands out the upload, then dies during create_close (the socket closes with no reply).
+    const dropper = net.createServer((sock) => {
+      let buf = '';
+      sock.on('error', () => {});
+      sock.on('data', (d) => {
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i).replace(/\r$/, '');
+          buf = buf.slice(i + 1);
+          const cmd = line.slice(0, line.indexOf(' '));
+          if (cmd === 'create_close') {
+            sock.destroy();
+            return;
+          }
+          const r = script.on[cmd]?.(decodeArgs(line.slice(line.indexOf(' ') + 1))) ?? {};
+          sock.write(typeof r === 'string' ? `${r}\r\n` : `OK ${encodeArgs(r)}\r\n`);
+        }
+      });
+    });
+    await new Promise<void>((r) => dropper.listen(0, '127.0.0.1', r));
+    const aAddr = `127.0.0.1:${(dropper.address() as net.AddressInfo).port}`;
+    offer({ base: nodeUrl, devid: 1 });
+    const closesOnB = (): Args[] => closeArgs();
+    try {
+      // B (the scripted tracker) finishes the store itself.
+      delete script.on.create_close;
+      let tc = new TrackerClient({ trackers: [aAddr, trackerAddr], ordered: true });
+      let mog = new MogileFS({ tracker: tc, domain: 'd' });
+      const before = closesOnB().length;
+      const r1 = await mog.storeBuffer('cut/1', pattern(5000));
+      assert.equal(closesOnB().length, before + 1, 'create_close was not sent again to tracker B');
+      assert.equal(closesOnB().at(-1)!.fid, String(r1.fid));
+      tc.close();
+
+      // A committed before dying: B finds no tempfile row, and the key has our fid.
+      let storedFid = -1;
+      script.on.create_close = () => 'ERR no_temp_file No+tempfile+or+file+exists';
+      script.on.file_info = () => ({ fid: storedFid, domain: 'd', key: 'cut/2', length: 5000, class: 'default', devcount: 1 });
+      offer({ base: nodeUrl, devid: 1 });
+      const wrapOpen = script.on.create_open;
+      script.on.create_open = (a) => {
+        const r = wrapOpen(a) as Record<string, number>;
+        storedFid = r.fid;
+        return r;
+      };
+      tc = new TrackerClient({ trackers: [aAddr, trackerAddr], ordered: true });
+      mog = new MogileFS({ tracker: tc, domain: 'd' });
+      const r2 = await mog.storeBuffer('cut/2', pattern(5000));
+      assert.equal(r2.fid, storedFid);
+      tc.close();
+
+      // The key points at another fid: the store did not happen, and the caller must hear so.
+      script.on.file_info = () => ({ fid: storedFid + 1000, domain: 'd', key: 'cut/3', length: 5000, class: 'default', devcount: 1 });
+      tc = new TrackerClient({ trackers: [aAddr, trackerAddr], ordered: true });
+      mog = new MogileFS({ tracker: tc, domain: 'd' });
+      await assert.rejects(mog.storeBuffer('cut/3', pattern(5000)), (e: unknown) => e instanceof MogError && e.code === 'no_temp_file');
+      tc.close();
+
+      // Only tracker A, and it dies: the caller hears the cut-off, which may or may not have stored the file.
+      tc = new TrackerClient({ trackers: [aAddr], ordered: true });
+      mog = new MogileFS({ tracker: tc, domain: 'd' });
+      await assert.rejects(mog.storeBuffer('cut/4', pattern(5000)), (e: unknown) => e instanceof MogError && e.code === 'tracker_io');
+      tc.close();
+    } finally {
+      delete script.on.create_close;
+      delete script.on.file_info;
+      await new Promise<void>((r) => dropper.close(() => r()));
     }
   });
 

@@ -52,12 +52,9 @@ forEachEngine((engine) => {
     for (const i of onDead) assert.ok((await cl.getBuffer(`dead/${i}`)).equals(data[i]), `dead/${i}`);
   });
 
-  // The original's Reaper worker does this every 5 s for each dead device
-  // (enqueue each fid for replication, then forget its file_on row); our
-  // workers have no such job yet, so these files stay one copy short.
-  test('files that were on the dead device are re-replicated to mindevcount on distinct live hosts', {
-    todo: 'workers: no dead-device reaper yet (the original Reaper.pm re-replicates a dead device\'s fids)',
-  }, async () => {
+  // As the original's Reaper worker does for each dead device: enqueue each
+  // fid for replication, then forget its file_on row (workers/deadreaper.ts).
+  test('files that were on the dead device are re-replicated to mindevcount on distinct live hosts', async () => {
     const cl = c.client([1]);
     const devidsOf = async (i: number): Promise<number[]> => (await cl.fileInfo(`dead/${i}`, { devices: true })).devids!;
     await waitFor(`files from dev${DEAD} to have 2 copies elsewhere`, async () => {

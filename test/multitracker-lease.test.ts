@@ -50,13 +50,11 @@ forEachEngine((engine) => {
   });
 
   // The original serialises replication of one fid across trackers with a
-  // database lock (should_begin_replicating_fidid); ours keeps that lock in
-  // each tracker's memory (WorkerEnv.replicating), not checked at claim time,
-  // and relies on the job's lease, which a re-enqueue (updateclass) cuts
-  // short while a copy runs: then this or another tracker copies it again.
-  test('a job re-queued while its fid is being copied is not copied twice', {
-    todo: 'workers/store: no cross-tracker per-fid replication lock; a re-enqueue resets the lease of a running job',
-  }, async () => {
+  // database lock (should_begin_replicating_fidid); ours records claims in
+  // the database (mogfs_replicate_claim), and a re-enqueue (updateclass) of
+  // a claimed job asks for a re-check after the running copy instead of
+  // cutting its lease short, so neither tracker starts a second copy.
+  test('a job re-queued while its fid is being copied is not copied twice', async () => {
     await c.admin(1).createClass('default', 'pair', { mindevcount: 2 });
     const b = c.client([1]);
     // B (the tracker left) starts copying and is slow after reading where the copies are...

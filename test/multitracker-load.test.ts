@@ -156,14 +156,10 @@ forEachEngine((engine) => {
     for (const [i, r] of results.entries()) await checkReplicated(r, body(i).length);
   });
 
-  // The client sends create_close to one tracker only: when that tracker goes
-  // away mid-request the store fails with tracker_io although tracker B could
-  // finish it (the tempfile row is in the shared database). Needs the client
-  // to retry create_close elsewhere and accept no_temp_file when the key
-  // already points at its fid.
-  test('tracker A closed mid-run: no store needs a retry by the caller', {
-    todo: 'client: create_close is not retried on another tracker when the connection drops mid-request',
-  }, () => {
+  // When the tracker a create_close went to goes away mid-request, the client
+  // sends it again to tracker B (the tempfile row is in the shared database)
+  // and accepts no_temp_file when the key already points at its fid.
+  test('tracker A closed mid-run: no store needs a retry by the caller', () => {
     assert.ok(cutOff, 'the failover test did not run');
     assert.deepEqual(cutOff, []);
   });

@@ -38,6 +38,24 @@ forEachEngine((_engine, env) => {
     await rejectsWith(s.commitFile({ fid, dmid: 1, dkey: 'a', length: 5, classid: 2, devids: [3] }), 'no_temp_file');
   });
 
+  test('getFileWithDevids and getFileForReplication answer what getFile, fileDevids and getChecksum do', async () => {
+    const s = await env.open();
+    const sum = { hashtype: 1, checksum: Buffer.from('00112233445566778899aabbccddeeff', 'hex') };
+    const fid = await s.createTempfile({ dmid: 1, dkey: 'k/é', classid: 2, devids: '4,3', createtime: 1 });
+    await s.commitFile({ fid, dmid: 1, dkey: 'k/é', length: 7, classid: 2, devids: [4, 3], checksum: sum });
+    const file = await s.getFile(fid);
+    assert.deepEqual(await s.getFileWithDevids(1, 'k/é'), { file, devids: [3, 4] });
+    assert.deepEqual(await s.getFileForReplication(fid), { file, devids: [3, 4], checksum: sum });
+    assert.equal(await s.getFileWithDevids(1, 'k/e'), null);
+    assert.equal(await s.getFileForReplication(fid + 1000), null);
+    // No copies and no checksum: the file is still found, with nothing beside it.
+    const bare = await s.createTempfile({ dmid: 1, dkey: 'bare', classid: 0, devids: '1', createtime: 1 });
+    await s.commitFile({ fid: bare, dmid: 1, dkey: 'bare', length: 1, classid: 0, devids: [1] });
+    await s.removeFileOn(bare, 1);
+    assert.deepEqual(await s.getFileWithDevids(1, 'bare'), { file: await s.getFile(bare), devids: [] });
+    assert.deepEqual(await s.getFileForReplication(bare), { file: await s.getFile(bare), devids: [], checksum: null });
+  });
+
   test('commitFile over an existing key replaces it and queues the old fid for deletion', async () => {
     const s = await env.open();
     const old = await put(s, 1, 'k', [1, 2]);

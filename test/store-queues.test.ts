@@ -120,4 +120,65 @@ forEachEngine((engine, env) => {
       assert.doesNotMatch(plan[0].Extra ?? '', /filesort/, JSON.stringify(plan));
     }
   });
+
+  test('replicate queue: a job re-queued while claimed keeps its lease and comes due again when it finishes', async () => {
+    const db = await env.database();
+    const [a, b] = [await db.open(), await db.open()];
+    const now = Math.floor(Date.now() / 1000);
+    await a.enqueueReplicate(20, null, 0);
+    await a.enqueueReplicate(21, null, 0);
+    assert.deepEqual((await a.claimReplicateJobs(now, 10, 120)).map((j) => j.fid), [20, 21]);
+    // Another tracker re-queues both (updateclass, a dead device): neither may be handed out while claimed.
+    await b.enqueueReplicate(20, 3, 0);
+    await b.enqueueReplicate(21, null, 0);
+    assert.deepEqual(await b.claimReplicateJobs(now, 10, 120), [], 'a claimed job was handed out again');
+    // The re-queue is remembered: finishing runs it once more, retrying runs it now.
+    await a.finishReplicate(20);
+    await a.retryReplicate(21, now + 600, 1);
+    const again = await b.claimReplicateJobs(now, 10, 120);
+    assert.deepEqual(again.map((j) => [j.fid, j.fromdevid]), [[20, 3], [21, null]]);
+    await b.finishReplicate(20);
+    await b.finishReplicate(21);
+    assert.deepEqual(await a.queueDepths(), { replicate: 0, delete: 0 }, 'a job without a re-queue is removed');
+  });
+
+  test('replicate_now: deferred jobs nobody runs come due now, and are counted', async () => {
+    const s = await env.open();
+    const now = Math.floor(Date.now() / 1000);
+    await s.enqueueReplicate(30, null, now + 1000);
+    await s.enqueueReplicate(31, null, now + 5000);
+    await s.enqueueReplicate(32, null, 0);
+    assert.deepEqual((await s.claimReplicateJobs(now, 10, 120)).map((j) => j.fid), [32]);
+    assert.equal(await s.replicateNow(now), 2, 'the claimed job is not deferred work');
+    assert.deepEqual((await s.claimReplicateJobs(now, 10, 120)).map((j) => j.fid), [30, 31]);
+    assert.equal(await s.replicateNow(now), 0);
+  });
+
+  test('dead-device reaping: fids on a device are queued, their rows there dropped, devcount updated, in batches', async () => {
+    const db = await env.database();
+    const [a, b] = [await db.open(), await db.open()];
+    const fids: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const fid = await a.createTempfile({ dmid: 1, dkey: `k${i}`, classid: 0, devids: '1,2', createtime: 1 });
+      await a.commitFile({ fid, dmid: 1, dkey: `k${i}`, length: 1, classid: 0, devids: i < 5 ? [1, 2] : [2, 3] });
+      fids.push(fid);
+    }
+    assert.deepEqual((await a.listFidsOnDevice(1, 100)).sort((x, y) => x - y), fids.slice(0, 5));
+    // Two trackers reaping dev1 at once never take the same fid, and together take them all.
+    const reaped = [
+      ...(await Promise.all([a.reapDeviceFids(1, 2, 50), b.reapDeviceFids(1, 2, 50)])).flat(),
+      ...(await a.reapDeviceFids(1, 2, 50)),
+    ];
+    assert.equal(new Set(reaped).size, reaped.length, `a fid reaped twice: ${reaped}`);
+    assert.deepEqual(reaped.sort((x, y) => x - y), fids.slice(0, 5));
+    assert.deepEqual(await b.reapDeviceFids(1, 2, 50), [], 'the device holds nothing more');
+    assert.deepEqual(await a.listFidsOnDevice(1, 100), []);
+    for (const fid of fids.slice(0, 5)) {
+      assert.deepEqual(await a.fileDevids(fid), [2]);
+      assert.equal((await a.getFile(fid))?.devcount, 1);
+    }
+    assert.equal((await a.getFile(fids[5]))?.devcount, 2, 'a file not on the device is untouched');
+    assert.deepEqual((await a.claimReplicateJobs(49, 10, 10)).map((j) => j.fid), [], 'queued at the nexttry given');
+    assert.deepEqual((await a.claimReplicateJobs(50, 10, 10)).map((j) => j.fid).sort((x, y) => x - y), fids.slice(0, 5));
+  });
 });

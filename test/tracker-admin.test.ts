@@ -179,6 +179,12 @@ forEachEngine((_engine, env) => {
     await ok('noop ', {});
     await ok('clear_cache all=1', { all: '1' });
     await ok('replicate_now ', { count: '0' });
+    // Deferred jobs (a failed copy waiting out its backoff) are made due now and counted.
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    await store.enqueueReplicate(900001, null, later);
+    await store.enqueueReplicate(900002, null, later);
+    await ok('replicate_now ', { count: '2' });
+    await ok('replicate_now ', { count: '0' });
     assert.match(await c.send('fsck_status '), /^ERR not_implemented /);
     await ok('sleep duration=0.01', {});
   });

@@ -11,6 +11,7 @@ import type { Dispatcher } from 'undici';
 import { MogError } from '../protocol';
 import type { Args } from '../protocol';
 import { TrackerClient } from './tracker';
+import type { CallArgs, CallOptions } from './tracker';
 import { createAgent } from './http';
 import { parseCreateOpen, uploadToDestinations } from './upload';
 import type { UploadSource } from './upload';
@@ -197,7 +198,7 @@ export class MogileFS {
       throw e;
     }
     const checksum = put.md5 ? `MD5:${put.md5}` : undefined;
-    await this.tracker.call('create_close', {
+    await this.createClose(key, fid, {
       fid,
       devid: put.dest.devid,
       domain: this.domain,
@@ -211,6 +212,38 @@ export class MogileFS {
       timeoutMs: this.timeoutMs + (opts.checksumVerify ? Math.ceil(put.size / 20_000) : 0),
     });
     return { key, fid, devid: put.dest.devid, path: put.dest.path, size: put.size, checksum };
+  }
+
+  /**
+   * create_close, sent again (to the next tracker first) when the tracker
+   * asked fails mid-request: the tempfile row is in the shared database, so
+   * any tracker can finish the store. If the first one did commit before it
+   * failed, the retry finds no tempfile row (no_temp_file); the key pointing
+   * at our fid then means the store succeeded. Anything else is thrown, and
+   * when no retry gets an answer the first failure is what the caller sees.
+   */
+  private async createClose(key: string, fid: number, args: CallArgs, opts: CallOptions): Promise<void> {
+    let cutOff: MogError;
+    try {
+      await this.tracker.call('create_close', args, opts);
+      return;
+    } catch (e) {
+      if (!isCutOff(e)) throw e;
+      cutOff = e;
+    }
+    for (let i = 0; i < Math.max(1, this.tracker.trackers.length - 1); i++) {
+      try {
+        await this.tracker.call('create_close', args, opts);
+        return;
+      } catch (e) {
+        if (isCutOff(e) || (e instanceof MogError && e.code === 'no_tracker')) continue;
+        if (!(e instanceof MogError) || e.code !== 'no_temp_file') throw e;
+        const stored = await this.fileInfo(key).then((f) => f.fid, () => null);
+        if (stored === fid) return;
+        throw e;
+      }
+    }
+    throw cutOff;
   }
 
   /**
@@ -242,6 +275,11 @@ export async function listFids(tracker: TrackerClient, from: number, count = 100
     });
   }
   return out;
+}
+
+/** The tracker went away (or went quiet) after the request was sent: it may or may not have run. */
+function isCutOff(e: unknown): e is MogError {
+  return e instanceof MogError && (e.code === 'tracker_io' || e.code === 'tracker_timeout');
 }
 
 function requireKey(key: string): string {

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { Logger } from '../common/log';
+import { SIDECHANNEL_HEADER } from '../common/headers';
 import { PathError } from './paths';
 import { handleGet } from './get';
 import { handlePut, type PutOptions } from './put';
@@ -54,9 +55,22 @@ export interface StorageHttpServer {
   idle(): Promise<void>;
 }
 
-export function createHttpServer(docroot: string, log: Logger, putOpts: PutOptions, metrics?: StorageMetrics): StorageHttpServer {
+/** Where this node's side channel listens, once known (null: none). */
+export interface SideChannelInfo {
+  port: number | null;
+}
+
+
+export function createHttpServer(
+  docroot: string,
+  log: Logger,
+  putOpts: PutOptions,
+  metrics?: StorageMetrics,
+  sidechannel?: SideChannelInfo,
+): StorageHttpServer {
   const inflight = new Set<Promise<void>>();
   const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    if (sidechannel?.port && req.method === 'GET' && req.url?.endsWith('/usage')) res.setHeader(SIDECHANNEL_HEADER, sidechannel.port);
     const job = route(docroot, req, res, putOpts).catch((err: unknown) => {
       const status = statusFor(err);
       if (status >= 500) log.error({ err, method: req.method, url: req.url }, 'request failed');

@@ -71,7 +71,8 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
 
   const usage = new UsageWriter(docroot, opts.usageIntervalMs ?? 10_000, log);
   const iostat = new IoStatReporter(docroot);
-  const web = createHttpServer(docroot, log, { fsync: opts.fsync ?? false }, opts.metrics);
+  const sidechannel = { port: null as number | null };
+  const web = createHttpServer(docroot, log, { fsync: opts.fsync ?? false }, opts.metrics, sidechannel);
   const httpServer: http.Server = web.server;
   const sockets = new Set<net.Socket>();
   const mgmt = opts.mgmtPort === null ? null : createSideChannel(docroot, iostat, log);
@@ -97,6 +98,7 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     await usage.start();
     const httpPort = await listen(httpServer, opts.httpPort ?? 7500, host);
     const mgmtPort = mgmt ? await listen(mgmt, opts.mgmtPort ?? 7501, host) : null;
+    sidechannel.port = mgmtPort;
     log.info({ docroot, host, httpPort, mgmtPort }, 'mogstored listening');
     return { host, httpPort, mgmtPort, docroot, close };
   } catch (err) {

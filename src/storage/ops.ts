@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unlink, lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDevicePath, resolveExisting, ensureDirInside, PathError } from './paths';
+import { parseDevicePath, parentKnownInside, resolveExisting, ensureDirInside, PathError } from './paths';
 
 function reply(res: ServerResponse, status: number): void {
   res.statusCode = status;
@@ -21,19 +21,22 @@ export async function handleDelete(docroot: string, req: IncomingMessage, res: S
   if (dp.segments.length === 0) throw new PathError(400, 'refusing to delete a device directory');
   // The parent must resolve inside the device; the entry itself is unlinked
   // without following it, so a symlink is removed, never its target.
-  const parent = await resolveExisting(dp, path.dirname(dp.abs));
-  if (parent === null) throw new PathError(404, `${dp.uri} not found`);
-  const target = path.join(parent, path.basename(dp.abs));
-  // A symlink whose target is outside the device is refused rather than removed.
-  await resolveExisting(dp);
-  let isDir = false;
+  let target = dp.abs;
+  if (!(await parentKnownInside(dp))) {
+    const parent = await resolveExisting(dp, path.dirname(dp.abs));
+    if (parent === null) throw new PathError(404, `${dp.uri} not found`);
+    target = path.join(parent, path.basename(dp.abs));
+  }
+  let st;
   try {
-    isDir = (await lstat(target)).isDirectory();
+    st = await lstat(target);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new PathError(404, `${dp.uri} not found`);
     throw e;
   }
-  if (isDir) throw new PathError(400, `${dp.uri} is a directory; only files can be deleted`);
+  // A symlink whose target is outside the device is refused rather than removed.
+  if (st.isSymbolicLink()) await resolveExisting(dp);
+  if (st.isDirectory()) throw new PathError(400, `${dp.uri} is a directory; only files can be deleted`);
   try {
     await unlink(target);
   } catch (e) {

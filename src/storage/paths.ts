@@ -6,7 +6,8 @@
  * on disk (symlinks included) must stay inside that device's real directory.
  */
 import { constants } from 'node:fs';
-import { realpath, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { realpath, mkdir, open, lstat, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 
 /** A refused path: `status` is the HTTP status to answer with. */
@@ -141,6 +142,30 @@ export async function openInside(dp: DevicePath): Promise<FileHandle | null> {
   }
   const real = await resolveExisting(dp);
   return real === null ? null : open(real, 'r');
+}
+
+/**
+ * stat() of a path confined to its device: null when it does not exist. A
+ * plain file in a known-good directory costs one lstat(); a symlink takes
+ * the full check and is followed.
+ */
+export async function statInside(dp: DevicePath): Promise<Stats | null> {
+  if (dp.segments.length > 0 && (await dirKnownInside(dp, path.dirname(dp.abs)))) {
+    try {
+      const st = await lstat(dp.abs);
+      if (!st.isSymbolicLink()) return st;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+  const real = await resolveExisting(dp);
+  return real === null ? null : stat(real);
+}
+
+/** True when the parent directory of `dp` exists and is known to resolve inside the device (cached briefly). */
+export function parentKnownInside(dp: DevicePath): Promise<boolean> {
+  return dp.segments.length > 0 ? dirKnownInside(dp, path.dirname(dp.abs)) : Promise.resolve(false);
 }
 
 /**

@@ -50,8 +50,12 @@ function declaredLength(req: IncomingMessage): number | null {
   return Number(raw);
 }
 
-/** Bodies of a declared length up to this are gathered in memory and written with one write. */
-const SMALL_BODY = 1024 * 1024;
+/**
+ * Bodies of a declared length up to this (a typical image thumbnail) are
+ * gathered in memory and written with one write; larger ones stream through
+ * a temp file that is visible while they arrive.
+ */
+const SMALL_BODY = 64 * 1024;
 
 export async function handlePut(
   docroot: string,

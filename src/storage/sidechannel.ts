@@ -12,7 +12,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Logger } from '../common/log';
-import { parseDevicePath, resolveExisting, PathError } from './paths';
+import { parseDevicePath, resolveExisting, statInside, PathError } from './paths';
 import type { IoStatReporter } from './iostat';
 
 const MAX_LINE = 8192;
@@ -29,17 +29,13 @@ async function checkedPath(docroot: string, uri: string): Promise<string | null>
 }
 
 async function sizeOf(docroot: string, uri: string): Promise<string> {
-  const real = await checkedPath(docroot, uri);
-  if (real === null) return `${uri} -1`;
+  const dp = parseDevicePath(docroot, uri);
   try {
-    const fh = await open(real, 'r');
-    try {
-      const st = await fh.stat();
-      return `${uri} ${st.isFile() ? st.size : -1}`;
-    } finally {
-      await fh.close();
-    }
-  } catch {
+    const st = await statInside(dp);
+    return `${uri} ${st?.isFile() ? st.size : -1}`;
+  } catch (e) {
+    // Outside the device is an invalid uri; anything else (no such device...) a missing file.
+    if (e instanceof PathError && e.status !== 404) throw e;
     return `${uri} -1`;
   }
 }

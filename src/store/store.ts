@@ -95,6 +95,10 @@ export interface MetadataStore {
 
   // --- file_on (which device holds which fid) ---
   fileDevids(fid: number): Promise<number[]>;
+  /** getFileByKey and fileDevids in one query (get_paths' hot path): devids in ascending order. */
+  getFileWithDevids(dmid: number, dkey: string): Promise<{ file: FileRow; devids: number[] } | null>;
+  /** getFile, fileDevids and getChecksum in one query (each replication starts with it). */
+  getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null>;
   /** Adds a file_on row and refreshes file.devcount; no error if it already exists. */
   addFileOn(fid: number, devid: number): Promise<void>;
   /** Removes a file_on row and refreshes file.devcount. */
@@ -102,17 +106,39 @@ export interface MetadataStore {
   getChecksum(fid: number): Promise<Checksum | null>;
   setChecksum(fid: number, c: Checksum): Promise<void>;
 
-  // --- file_to_replicate ---
-  /** Upsert: an existing row keeps the earlier nexttry. */
+  // --- file_to_replicate (and our mogfs_replicate_claim: which jobs are running) ---
+  /**
+   * Upsert: an existing row keeps the earlier nexttry. A job some tracker
+   * has claimed and whose lease has not run out keeps its nexttry (so no
+   * second tracker starts copying the same fid) and is flagged instead: its
+   * finishReplicate/retryReplicate makes it due again at once.
+   */
   enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): Promise<void>;
   /**
    * Claims up to `limit` jobs due at `now` for this tracker alone: their
-   * nexttry is pushed to now+leaseSeconds in the same transaction, so another
-   * tracker sharing the database does not take them too.
+   * nexttry is pushed to now+leaseSeconds and the claim recorded in the same
+   * transaction, so another tracker sharing the database does not take them too.
    */
   claimReplicateJobs(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]>;
+  /** Removes the job, or makes it due now if it was re-queued while claimed. */
   finishReplicate(fid: number): Promise<void>;
+  /** Reschedules the job and drops its claim; due now instead if it was re-queued while claimed. */
   retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void>;
+  /**
+   * replicate_now: every deferred job (nexttry after `now`, default the
+   * clock) that no tracker is running becomes due now. Returns how many.
+   */
+  replicateNow(now?: number): Promise<number>;
+  /** Up to `limit` fids with a file_on row on `devid` (index file_on(devid)), in no set order. */
+  listFidsOnDevice(devid: number, limit: number): Promise<number[]>;
+  /**
+   * The dead-device reaper's step, one transaction: up to `limit` fids on
+   * `devid` are queued for replication (as enqueueReplicate, at `nexttry`),
+   * their file_on rows on `devid` removed and devcount refreshed. Returns
+   * the fids reaped; fewer than `limit` means the device holds nothing more.
+   * Several trackers may run it at once (MySQL: SKIP LOCKED).
+   */
+  reapDeviceFids(devid: number, limit: number, nexttry: number): Promise<number[]>;
 
   // --- file_to_delete2 ---
   enqueueDelete(fid: number, nexttry: number): Promise<void>;

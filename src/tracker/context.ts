@@ -51,6 +51,8 @@ export interface ObservedDevice {
   mbUsed: number | null;
   /** unix seconds of the observation */
   asof: number;
+  /** The storage node's side channel port, when it advertises one (our mogstored does): size checks go there. */
+  sidechannelPort?: number;
 }
 
 export interface TrackerContext {
@@ -64,5 +66,5 @@ export interface TrackerContext {
   /** Monitor observations by devid (empty until the first round). */
   readonly observed: Map<number, ObservedDevice>;
   /** Nudge a background worker: there is new work in its queue. */
-  wake(worker: 'replicate' | 'delete' | 'monitor'): void;
+  wake(worker: 'replicate' | 'delete' | 'monitor' | 'reaper'): void;
 }

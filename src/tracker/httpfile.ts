@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import { sideChannelSize } from './sidechannel';
 
 export type SizeResult = { ok: true; size: number } | { ok: false; missing: boolean; error: string };
 
@@ -26,6 +27,22 @@ export function storageAgent(timeoutMs: number): Dispatcher {
     agents.set(timeoutMs, a);
   }
   return a;
+}
+
+/**
+ * The size of the file at `url`: over the node's side channel when it has
+ * one (`sidechannelPort`, learnt by the monitor), else, or when that can't
+ * answer, over HTTP.
+ */
+export async function fileSize(url: string, timeoutMs: number, sidechannelPort?: number): Promise<SizeResult> {
+  if (sidechannelPort) {
+    const m = /^http:\/\/([^/:]+)(?::\d+)?(\/\S*)$/.exec(url);
+    if (m) {
+      const size = await sideChannelSize(m[1], sidechannelPort, m[2], timeoutMs);
+      if (size !== null) return size < 0 ? { ok: false, missing: true, error: 'missing (side channel says -1)' } : { ok: true, size };
+    }
+  }
+  return headSize(url, timeoutMs);
 }
 
 export async function headSize(url: string, timeoutMs: number): Promise<SizeResult> {

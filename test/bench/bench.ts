@@ -10,12 +10,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
 import { listFids } from '../../src/client/files';
-import { cpuByProcess, startCluster, stopCluster } from './cluster';
+import { cpuByProcess, machineBusyMs, startCluster, stopCluster } from './cluster';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
 const CONCURRENCY = 8;
 const GET_PATHS = Number(process.env.BENCH_GET_PATHS ?? 20000);
+/**
+ * Where the cluster keeps its files (default: the OS temp dir). On this
+ * project's VMs creating a file on ext4 costs ~0.7 ms of kernel CPU, so
+ * BENCH_DATA=/dev/shm shows what the software itself costs.
+ */
+const DATA_DIR = process.env.BENCH_DATA ?? os.tmpdir();
 /** Engines to run, e.g. BENCH_ENGINES=sqlite (default: sqlite,mysql). */
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,mysql').split(',').map((s) => s.trim());
 
@@ -38,14 +44,18 @@ async function pool(n: number, job: (i: number) => Promise<void>): Promise<numbe
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function benchEngine(engine: string, db: string): Promise<Row[]> {
-  const data = await mkdtemp(path.join(os.tmpdir(), 'mogfs-bench-'));
+async function benchEngine(engine: string, db: string, dbPid?: number): Promise<Row[]> {
+  const data = await mkdtemp(path.join(DATA_DIR, 'mogfs-bench-'));
   const { proc, tracker } = await startCluster(db, data);
   const rows: Row[] = [];
   // CPU of every process over one phase: where the time goes, not only how much.
+  // "other": CPU the rest of the machine used meanwhile (anything above ~0 means the figures are disturbed).
   const cpuNow = async (): Promise<Record<string, number>> => {
     const u = process.cpuUsage();
-    return { clients: (u.user + u.system) / 1000, ...await cpuByProcess(proc.pid!) };
+    const ours: Record<string, number> = { clients: (u.user + u.system) / 1000, ...await cpuByProcess(proc.pid!) };
+    if (dbPid !== undefined) ours.mariadb = (await cpuByProcess(dbPid)).mariadbd ?? 0;
+    const sum = Object.values(ours).reduce((a, b) => a + b, 0);
+    return { ...ours, other: (await machineBusyMs()) - sum };
   };
   const measure = async (phase: string, ops: number, run: () => Promise<number>): Promise<void> => {
     const before = await cpuNow();
@@ -107,7 +117,7 @@ async function waitReplicated(c: MogileFS, n: number, copies: number): Promise<n
   throw new Error('replication did not finish within 10 minutes');
 }
 
-async function tryMariadb(): Promise<{ url: string; stop(): Promise<void> } | null> {
+async function tryMariadb(): Promise<{ url: string; pid: number; stop(): Promise<void> } | null> {
   try {
     const { startMariadb } = await import('../helpers/mariadb');
     return await startMariadb();
@@ -127,7 +137,7 @@ async function main(): Promise<void> {
       const conn = await createConnection(mariadb.url);
       await conn.query('CREATE DATABASE IF NOT EXISTS mogfs_bench');
       await conn.end();
-      rows.push(...await benchEngine('mysql', mariadb.url.replace(/\/?$/, '/mogfs_bench')));
+      rows.push(...await benchEngine('mysql', mariadb.url.replace(/\/?$/, '/mogfs_bench'), mariadb.pid));
     } finally {
       await mariadb.stop();
     }

@@ -87,8 +87,11 @@ export class MysqlFiles {
 
   /** A fid is taken while a file row, or a queued delete of an old file, still uses it. */
   private async fidTaken(q: Q, fid: number): Promise<boolean> {
-    if (await q.get('SELECT 1 FROM file WHERE fid = ?', fid)) return true;
-    return !!(await q.get('SELECT 1 FROM file_to_delete2 WHERE fid = ?', fid));
+    // One round trip for both tables: this runs on every create_open.
+    const r = await q.get<{ taken: number }>(
+      'SELECT EXISTS(SELECT 1 FROM file WHERE fid = ?) OR EXISTS(SELECT 1 FROM file_to_delete2 WHERE fid = ?) AS taken', fid, fid,
+    );
+    return Number(r?.taken ?? 0) === 1;
   }
 
   async getTempfile(fid: number): Promise<TempfileRow | null> {
@@ -125,23 +128,29 @@ export class MysqlFiles {
         throw new MogError('no_temp_file', `fid ${f.fid} has no open upload (closed twice, or expired); upload again`);
       }
       let replacedFid: number | null = null;
-      // FOR UPDATE also locks the gap, so a concurrent commit of the same key waits for us.
-      const old = await q.get<{ fid: number }>(
-        `SELECT fid FROM file WHERE dmid = ? AND dkey = ${this.fileKey.param} FOR UPDATE`, f.dmid, key,
+      const insert = (): Promise<unknown> => q.run(
+        `INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ${this.fileKey.param}, ?, ?, ?)`,
+        f.fid, f.dmid, key, f.length, f.classid, new Set(f.devids).size,
       );
-      if (old) {
-        if (old.fid === f.fid) throw new MogError('fid_exists', `fid ${f.fid} is already stored under this key`);
+      // Insert first: a new key (the common case) costs one round trip. Only
+      // when the key is taken do we lock the old row, retire it and insert again.
+      try {
+        await insert();
+      } catch (e) {
+        if (!isDuplicate(e)) throw e;
+        const old = await q.get<{ fid: number }>(
+          `SELECT fid FROM file WHERE dmid = ? AND dkey = ${this.fileKey.param} FOR UPDATE`, f.dmid, key,
+        );
+        if (old?.fid === f.fid) throw new MogError('fid_exists', `fid ${f.fid} is already stored under this key`);
+        if (!old || isDuplicatePrimary(e)) throw new MogError('fid_in_use', `fid ${f.fid} already belongs to another key`);
         await removeFile(q, old.fid, now);
         replacedFid = old.fid;
-      }
-      try {
-        await q.run(
-          `INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (?, ?, ${this.fileKey.param}, ?, ?, ?)`,
-          f.fid, f.dmid, key, f.length, f.classid, new Set(f.devids).size,
-        );
-      } catch (e) {
-        if (isDuplicatePrimary(e)) throw new MogError('fid_in_use', `fid ${f.fid} already belongs to another key`);
-        throw e;
+        try {
+          await insert();
+        } catch (e2) {
+          if (isDuplicatePrimary(e2)) throw new MogError('fid_in_use', `fid ${f.fid} already belongs to another key`);
+          throw e2;
+        }
       }
       for (const devid of f.devids) await q.run('INSERT IGNORE INTO file_on (fid, devid) VALUES (?, ?)', f.fid, devid);
       if (f.checksum) {
@@ -205,15 +214,44 @@ export class MysqlFiles {
     return rows.map((r) => fileRow(r) as FileRow);
   }
 
+  async getFileWithDevids(dmid: number, dkey: string): Promise<{ file: FileRow; devids: number[] } | null> {
+    const rows = await this.db.all<FileRow & { devid: number | null }>(
+      `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount, o.devid FROM file f
+         LEFT JOIN file_on o ON o.fid = f.fid WHERE f.dmid = ? AND f.dkey = ${this.fileKey.param} ORDER BY o.devid`,
+      dmid, this.fileKey.bind(dkey),
+    );
+    if (rows.length === 0) return null;
+    const { devid: _devid, ...file } = rows[0];
+    return { file: fileRow(file) as FileRow, devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)) };
+  }
+
+  async getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null> {
+    const rows = await this.db.all<FileRow & { devid: number | null; hashtype: number | null; checksum: Buffer | null }>(
+      `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount, o.devid, c.hashtype, c.checksum
+         FROM file f LEFT JOIN file_on o ON o.fid = f.fid LEFT JOIN checksum c ON c.fid = f.fid WHERE f.fid = ? ORDER BY o.devid`,
+      fid,
+    );
+    if (rows.length === 0) return null;
+    const { devid: _d, hashtype, checksum, ...file } = rows[0];
+    return {
+      file: fileRow(file) as FileRow,
+      devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)),
+      checksum: hashtype !== null && checksum !== null ? { hashtype: Number(hashtype), checksum: Buffer.from(checksum) } : null,
+    };
+  }
+
   async fileDevids(fid: number): Promise<number[]> {
     return (await this.db.all<{ devid: number }>('SELECT devid FROM file_on WHERE fid = ? ORDER BY devid', fid)).map((r) => r.devid);
   }
 
+  /**
+   * Two autocommit statements, no transaction (as the original's
+   * add_fidid_to_devid + update_devcount): the recount reads committed rows,
+   * so whichever recount runs last sets the right devcount.
+   */
   async addFileOn(fid: number, devid: number): Promise<void> {
-    await this.db.tx(async (q) => {
-      await q.run('INSERT IGNORE INTO file_on (fid, devid) VALUES (?, ?)', fid, devid);
-      await refreshDevcount(q, fid);
-    });
+    await this.db.run('INSERT IGNORE INTO file_on (fid, devid) VALUES (?, ?)', fid, devid);
+    await refreshDevcount(this.db, fid);
   }
 
   async removeFileOn(fid: number, devid: number): Promise<void> {

@@ -1,11 +1,11 @@
 /**
- * The replicate and delete queues on MySQL, shared by every tracker on the
- * database. A claim selects due rows FOR UPDATE SKIP LOCKED (MariaDB 10.6+,
+ * The delete queue on MySQL (the replicate queue is in replicate.ts), shared
+ * by every tracker on the database. A claim selects due rows FOR UPDATE SKIP LOCKED (MariaDB 10.6+,
  * MySQL 8) and pushes their nexttry forward by a lease in the same
  * transaction, so two trackers never take the same job; a tracker that dies
  * mid-job loses its lease and the job comes back when it runs out.
  */
-import type { DeleteJob, ReplicateJob } from '../types';
+import type { DeleteJob } from '../types';
 import { lim, MysqlDb, Q } from './db';
 
 export class MysqlQueues {
@@ -30,18 +30,6 @@ export class MysqlQueues {
       }
       return jobs;
     });
-  }
-
-  claimReplicateJobs(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]> {
-    return this.claim<ReplicateJob>('file_to_replicate', 'fid, nexttry, fromdevid, failcount, flags', now, limit, leaseSeconds);
-  }
-
-  async finishReplicate(fid: number): Promise<void> {
-    await this.db.run('DELETE FROM file_to_replicate WHERE fid = ?', fid);
-  }
-
-  async retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void> {
-    await this.db.run('UPDATE file_to_replicate SET nexttry = ?, failcount = ? WHERE fid = ?', nexttry, Math.min(failcount, 255), fid);
   }
 
   async enqueueDelete(fid: number, nexttry: number): Promise<void> {

@@ -129,6 +129,12 @@ const TABLES: Record<string, string> = {
     uid INT UNSIGNED,
     gid INT UNSIGNED,
     symlink VARBINARY(4096)) ${OPTS}`,
+  // Ours: which replication jobs a tracker is running now (see replicate.ts), so
+  // a re-queue while a copy runs waits for it instead of starting a second copy.
+  mogfs_replicate_claim: `CREATE TABLE IF NOT EXISTS mogfs_replicate_claim (
+    fid BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+    leaseend INT UNSIGNED NOT NULL,
+    recheck TINYINT UNSIGNED NOT NULL DEFAULT 0) ${OPTS}`,
 };
 
 /** Columns the original added in later schema versions, for databases older than 15. */

@@ -17,6 +17,7 @@ import { MysqlDb } from './db';
 import { KeySql, MysqlFiles } from './files';
 import { MysqlLayout } from './layout';
 import { MysqlQueues, supportsSkipLocked } from './queues';
+import { MysqlReplicateQueue } from './replicate';
 import { createSchema } from './schema';
 
 export class MysqlStore implements MetadataStore {
@@ -27,6 +28,7 @@ export class MysqlStore implements MetadataStore {
   private readonly layout: MysqlLayout;
   private filesImpl: MysqlFiles | null = null;
   private queuesImpl: MysqlQueues | null = null;
+  private replqImpl: MysqlReplicateQueue | null = null;
   private attrsImpl: MysqlAttrs | null = null;
 
   /** `mysql://user:pass@host:port/dbname` (the database must exist). */
@@ -41,6 +43,7 @@ export class MysqlStore implements MetadataStore {
     const version = (await this.db.get<{ v: string }>('SELECT VERSION() AS v'))?.v ?? '';
     this.filesImpl = new MysqlFiles(this.db, new KeySql(keys.file), new KeySql(keys.tempfile), this.maxKeyLength);
     this.queuesImpl = new MysqlQueues(this.db, supportsSkipLocked(version));
+    this.replqImpl = new MysqlReplicateQueue(this.db, supportsSkipLocked(version));
     this.attrsImpl = new MysqlAttrs(this.db, new KeySql(keys.file));
   }
 
@@ -56,6 +59,11 @@ export class MysqlStore implements MetadataStore {
   private get q(): MysqlQueues {
     if (!this.queuesImpl) throw new Error('MysqlStore used before init(): open it with openStore()');
     return this.queuesImpl;
+  }
+
+  private get r(): MysqlReplicateQueue {
+    if (!this.replqImpl) throw new Error('MysqlStore used before init(): open it with openStore()');
+    return this.replqImpl;
   }
 
   listDomains(): Promise<DomainRow[]> { return this.layout.listDomains(); }
@@ -103,20 +111,31 @@ export class MysqlStore implements MetadataStore {
   listFids(from: number, count: number): Promise<FileRow[]> { return this.f.listFids(from, count); }
 
   fileDevids(fid: number): Promise<number[]> { return this.f.fileDevids(fid); }
+  getFileWithDevids(dmid: number, dkey: string): Promise<{ file: FileRow; devids: number[] } | null> {
+    return this.f.getFileWithDevids(dmid, dkey);
+  }
+  getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null> {
+    return this.f.getFileForReplication(fid);
+  }
   addFileOn(fid: number, devid: number): Promise<void> { return this.f.addFileOn(fid, devid); }
   removeFileOn(fid: number, devid: number): Promise<void> { return this.f.removeFileOn(fid, devid); }
   getChecksum(fid: number): Promise<Checksum | null> { return this.f.getChecksum(fid); }
   setChecksum(fid: number, c: Checksum): Promise<void> { return this.f.setChecksum(fid, c); }
 
   enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): Promise<void> {
-    return this.f.enqueueReplicate(fid, fromdevid, nexttry);
+    return this.r.enqueue(fid, fromdevid, nexttry, unixNow());
   }
   claimReplicateJobs(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]> {
-    return this.q.claimReplicateJobs(now, limit, leaseSeconds);
+    return this.r.claim(now, limit, leaseSeconds);
   }
-  finishReplicate(fid: number): Promise<void> { return this.q.finishReplicate(fid); }
+  finishReplicate(fid: number): Promise<void> { return this.r.finish(fid, unixNow()); }
   retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void> {
-    return this.q.retryReplicate(fid, nexttry, failcount);
+    return this.r.retry(fid, nexttry, failcount, unixNow());
+  }
+  replicateNow(now?: number): Promise<number> { return this.r.replicateNow(now ?? unixNow()); }
+  listFidsOnDevice(devid: number, limit: number): Promise<number[]> { return this.r.listFidsOnDevice(devid, limit); }
+  reapDeviceFids(devid: number, limit: number, nexttry: number): Promise<number[]> {
+    return this.r.reapDeviceFids(devid, limit, nexttry, unixNow());
   }
 
   enqueueDelete(fid: number, nexttry: number): Promise<void> { return this.q.enqueueDelete(fid, nexttry); }

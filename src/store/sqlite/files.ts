@@ -168,6 +168,32 @@ export class SqliteFiles {
     return this.db.all<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE fid > ? ORDER BY fid LIMIT ?`, from, count);
   }
 
+  getFileWithDevids(dmid: number, dkey: string): { file: FileRow; devids: number[] } | null {
+    const rows = this.db.all<FileRow & { devid: number | null }>(
+      `SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, o.devid FROM file f
+         LEFT JOIN file_on o ON o.fid = f.fid WHERE f.dmid = ? AND f.dkey = ? ORDER BY o.devid`,
+      dmid, dkey,
+    );
+    if (rows.length === 0) return null;
+    const { devid: _devid, ...file } = rows[0];
+    return { file, devids: rows.filter((r) => r.devid !== null).map((r) => r.devid as number) };
+  }
+
+  getFileForReplication(fid: number): { file: FileRow; devids: number[]; checksum: Checksum | null } | null {
+    const rows = this.db.all<FileRow & { devid: number | null; hashtype: number | null; checksum: Buffer | null }>(
+      `SELECT f.fid, f.dmid, f.dkey, f.length, f.classid, f.devcount, o.devid, c.hashtype, c.checksum FROM file f
+         LEFT JOIN file_on o ON o.fid = f.fid LEFT JOIN checksum c ON c.fid = f.fid WHERE f.fid = ? ORDER BY o.devid`,
+      fid,
+    );
+    if (rows.length === 0) return null;
+    const { devid: _d, hashtype, checksum, ...file } = rows[0];
+    return {
+      file,
+      devids: rows.filter((r) => r.devid !== null).map((r) => r.devid as number),
+      checksum: hashtype !== null && checksum !== null ? { hashtype, checksum } : null,
+    };
+  }
+
   fileDevids(fid: number): number[] {
     return this.db.all<{ devid: number }>('SELECT devid FROM file_on WHERE fid = ? ORDER BY devid', fid).map((r) => r.devid);
   }

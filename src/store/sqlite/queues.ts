@@ -1,32 +1,14 @@
 /**
- * The replicate and delete queues on SQLite. A claim pushes the jobs' nexttry
- * forward by a lease inside one immediate transaction, so another process on
- * the same file cannot claim them until the lease runs out.
+ * The delete queue on SQLite (the replicate queue is in replicate.ts). A
+ * claim pushes the jobs' nexttry forward by a lease inside one immediate
+ * transaction, so another process on the same file cannot claim them until
+ * the lease runs out.
  */
-import type { DeleteJob, ReplicateJob } from '../types';
+import type { DeleteJob } from '../types';
 import type { SqliteDb } from './db';
 
 export class SqliteQueues {
   constructor(private readonly db: SqliteDb) {}
-
-  claimReplicateJobs(now: number, limit: number, leaseSeconds: number): ReplicateJob[] {
-    return this.db.tx(() => {
-      const jobs = this.db.all<ReplicateJob>(
-        `SELECT fid, nexttry, fromdevid, failcount, flags FROM file_to_replicate
-         WHERE nexttry <= ? ORDER BY nexttry, fid LIMIT ?`, now, limit,
-      );
-      for (const j of jobs) this.db.run('UPDATE file_to_replicate SET nexttry = ? WHERE fid = ?', now + leaseSeconds, j.fid);
-      return jobs;
-    });
-  }
-
-  finishReplicate(fid: number): void {
-    this.db.run('DELETE FROM file_to_replicate WHERE fid = ?', fid);
-  }
-
-  retryReplicate(fid: number, nexttry: number, failcount: number): void {
-    this.db.run('UPDATE file_to_replicate SET nexttry = ?, failcount = ? WHERE fid = ?', nexttry, Math.min(failcount, 255), fid);
-  }
 
   enqueueDelete(fid: number, nexttry: number): void {
     this.db.run(

@@ -144,6 +144,14 @@ const TABLES: Record<string, string[]> = {
       gid INTEGER,
       symlink TEXT)`,
   ],
+  // Ours: which replication jobs a tracker is running now (see replicate.ts), so
+  // a re-queue while a copy runs waits for it instead of starting a second copy.
+  mogfs_replicate_claim: [
+    `CREATE TABLE mogfs_replicate_claim (
+      fid INTEGER NOT NULL PRIMARY KEY,
+      leaseend INTEGER NOT NULL,
+      recheck INTEGER NOT NULL DEFAULT 0)`,
+  ],
 };
 
 /** Columns later schema versions added to tables that older databases already have. */

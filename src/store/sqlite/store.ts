@@ -16,6 +16,7 @@ import { SqliteDb } from './db';
 import { SqliteFiles } from './files';
 import { SqliteLayout } from './layout';
 import { SqliteQueues } from './queues';
+import { SqliteReplicateQueue } from './replicate';
 import { createSchema } from './schema';
 
 export class SqliteStore implements MetadataStore {
@@ -27,6 +28,7 @@ export class SqliteStore implements MetadataStore {
   private layout!: SqliteLayout;
   private files!: SqliteFiles;
   private queues!: SqliteQueues;
+  private replq!: SqliteReplicateQueue;
   private attrs!: SqliteAttrs;
 
   constructor(readonly path: string) {}
@@ -38,6 +40,7 @@ export class SqliteStore implements MetadataStore {
       this.layout = new SqliteLayout(this.db);
       this.files = new SqliteFiles(this.db, () => this.maxKeyLength);
       this.queues = new SqliteQueues(this.db);
+      this.replq = new SqliteReplicateQueue(this.db);
       this.attrs = new SqliteAttrs(this.db);
     }
     return this.db;
@@ -56,6 +59,7 @@ export class SqliteStore implements MetadataStore {
   private get l(): SqliteLayout { this.open(); return this.layout; }
   private get f(): SqliteFiles { this.open(); return this.files; }
   private get q(): SqliteQueues { this.open(); return this.queues; }
+  private get r(): SqliteReplicateQueue { this.open(); return this.replq; }
   private get a(): SqliteAttrs { this.open(); return this.attrs; }
 
   async listDomains(): Promise<DomainRow[]> { return this.l.listDomains(); }
@@ -107,20 +111,31 @@ export class SqliteStore implements MetadataStore {
   async listFids(from: number, count: number): Promise<FileRow[]> { return this.f.listFids(from, count); }
 
   async fileDevids(fid: number): Promise<number[]> { return this.f.fileDevids(fid); }
+  async getFileWithDevids(dmid: number, dkey: string): Promise<{ file: FileRow; devids: number[] } | null> {
+    return this.f.getFileWithDevids(dmid, dkey);
+  }
+  async getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null> {
+    return this.f.getFileForReplication(fid);
+  }
   async addFileOn(fid: number, devid: number): Promise<void> { this.f.addFileOn(fid, devid); }
   async removeFileOn(fid: number, devid: number): Promise<void> { this.f.removeFileOn(fid, devid); }
   async getChecksum(fid: number): Promise<Checksum | null> { return this.f.getChecksum(fid); }
   async setChecksum(fid: number, c: Checksum): Promise<void> { this.f.setChecksum(fid, c); }
 
   async enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): Promise<void> {
-    this.f.enqueueReplicate(fid, fromdevid, nexttry);
+    this.r.enqueue(fid, fromdevid, nexttry, unixNow());
   }
   async claimReplicateJobs(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]> {
-    return this.q.claimReplicateJobs(now, limit, leaseSeconds);
+    return this.r.claim(now, limit, leaseSeconds);
   }
-  async finishReplicate(fid: number): Promise<void> { this.q.finishReplicate(fid); }
+  async finishReplicate(fid: number): Promise<void> { this.r.finish(fid, unixNow()); }
   async retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void> {
-    this.q.retryReplicate(fid, nexttry, failcount);
+    this.r.retry(fid, nexttry, failcount, unixNow());
+  }
+  async replicateNow(now?: number): Promise<number> { return this.r.replicateNow(now ?? unixNow()); }
+  async listFidsOnDevice(devid: number, limit: number): Promise<number[]> { return this.r.listFidsOnDevice(devid, limit); }
+  async reapDeviceFids(devid: number, limit: number, nexttry: number): Promise<number[]> {
+    return this.r.reapDeviceFids(devid, limit, nexttry, unixNow());
   }
 
   async enqueueDelete(fid: number, nexttry: number): Promise<void> { this.q.enqueueDelete(fid, nexttry); }

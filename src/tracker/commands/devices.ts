@@ -102,8 +102,10 @@ export const set_state: Handler = async ({ ctx }, args) => {
   if (dev.status === 'dead' && state === 'alive') throw mogErr('state_too_high');
   await ctx.store.updateDevice(devid, { status: state as DeviceStatus });
   ctx.invalidateLayout();
-  // A device that stops holding files (dead, drain) has copies to make.
+  // A device that stops holding files (dead, drain) has copies to make;
+  // a dead one's files are found and queued by the dead-device reaper.
   ctx.wake('monitor');
+  if (state === 'dead') ctx.wake('reaper');
   if (state === 'dead' || state === 'drain') ctx.wake('replicate');
   return {};
 };

@@ -2,7 +2,7 @@
  * Reading a file: get_paths (URLs of the copies, best first) and the
  * experimental edit_file (Query.pm).
  */
-import { headSize } from '../httpfile';
+import { fileSize } from '../httpfile';
 import { readCandidates } from '../select';
 import { mogErr } from './errors';
 import { checkDomain, getUrl, int, truthy } from './lookup';
@@ -18,9 +18,9 @@ export const get_paths: Handler = async ({ ctx }, args) => {
   let pathcount = int(args.pathcount) || 2;
   if (pathcount < 2) pathcount = 2;
 
-  const file = await ctx.store.getFileByKey(dom.dmid, key);
-  if (!file) throw mogErr('unknown_key');
-  const devids = await ctx.store.fileDevids(file.fid);
+  const found = await ctx.store.getFileWithDevids(dom.dmid, key);
+  if (!found) throw mogErr('unknown_key');
+  const { file, devids } = found;
   const altZone = args.zone === 'alt';
   const noverify = truthy(args.noverify);
 
@@ -36,7 +36,7 @@ export const get_paths: Handler = async ({ ctx }, args) => {
     }
     // Only the first path is verified, and only when the client asks for it.
     if (n === 0 && !noverify) {
-      const head = await headSize(url, ctx.config.nodeTimeoutMs);
+      const head = await fileSize(url, ctx.config.nodeTimeoutMs, ctx.observed.get(c.dh.device.devid)?.sidechannelPort);
       if (!head.ok || head.size !== file.length) continue;
     }
     n++;

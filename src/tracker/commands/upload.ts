@@ -6,7 +6,7 @@
  */
 import { isMogError } from '../../protocol';
 import type { Checksum } from '../../store';
-import { headSize, md5Of } from '../httpfile';
+import { fileSize, md5Of } from '../httpfile';
 import { newFileCandidates, pickDestinations } from '../select';
 import { mogErr } from './errors';
 import { checkDomain, classById, classByName, deviceWithHost, HASHTYPE_BY_NAME, HASHTYPE_NAME, int, putUrl, truthy } from './lookup';
@@ -131,7 +131,7 @@ export const create_close: Handler = async ({ ctx }, args) => {
   }
 
   const expected = truthy(args.size) ? int(args.size) : -1;
-  const head = await headSize(path, ctx.config.nodeTimeoutMs);
+  const head = await fileSize(path, ctx.config.nodeTimeoutMs, ctx.observed.get(devid)?.sidechannelPort);
   if (!head.ok) {
     await abandon();
     const type = head.missing ? 'missing' : 'cantreach';

@@ -108,17 +108,15 @@ export async function httpCopy(agent: Dispatcher, job: CopyJob): Promise<Buffer 
 async function verifyDest(agent: Dispatcher, job: CopyJob, digest: Buffer | null): Promise<void> {
   if (!digest) return;
   try {
-    {
-      const res = await request(job.destUrl, { method: 'GET', dispatcher: agent });
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new Error(`GET answered HTTP ${res.statusCode}`);
-      }
-      const h = createHash('md5');
-      for await (const chunk of res.body) h.update(chunk as Buffer);
-      const got = h.digest();
-      if (!got.equals(digest)) throw new Error(`MD5 ${got.toString('hex')}, expected ${digest.toString('hex')}`);
+    const res = await request(job.destUrl, { method: 'GET', dispatcher: agent });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new Error(`GET answered HTTP ${res.statusCode}`);
     }
+    const h = createHash('md5');
+    for await (const chunk of res.body) h.update(chunk as Buffer);
+    const got = h.digest();
+    if (!got.equals(digest)) throw new Error(`MD5 ${got.toString('hex')}, expected ${digest.toString('hex')}`);
   } catch (err) {
     throw new CopyError('dest', `verifying ${job.destUrl} failed: ${describeError(err)}`);
   }

@@ -17,6 +17,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** How often stale tempfile rows are looked for, ms. */
   reaperIntervalMs?: number;
+  /** How often devices marked dead are looked for fids to re-replicate, ms (original: 5 s). */
+  deadReaperIntervalMs?: number;
 }
 
 export const defaultWorkerOptions: Required<WorkerOptions> = {
@@ -24,6 +26,7 @@ export const defaultWorkerOptions: Required<WorkerOptions> = {
   deleteBackoffSec: [600, 660, 720, 780, 840, 900, 1200, 1800, 3600],
   pollMs: 1000,
   reaperIntervalMs: 60_000,
+  deadReaperIntervalMs: 5000,
 };
 
 export interface WorkerEnv {

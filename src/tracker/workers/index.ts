@@ -1,6 +1,6 @@
 // The tracker's background jobs as async loops inside the tracker process
-// (the original forks a process per worker): monitor, replicate, delete and
-// the tempfile reaper. Queues live in the database, so trackers sharing one
+// (the original forks a process per worker): monitor, replicate, delete, the
+// tempfile reaper and the dead-device reaper. Queues live in the database, so trackers sharing one
 // database share the work.
 import type { TrackerContext } from '../context';
 import type { WorkerEnv, WorkerOptions } from './env';
@@ -9,15 +9,17 @@ import { createNodeAgent } from './http';
 import { startMonitor } from './monitor';
 import { JobPump, nowSec } from './pump';
 import { startReaper } from './reaper';
+import { startDeadReaper } from './deadreaper';
 import { runReplicateJob } from './replicate';
 import { runDeleteJob } from './delete';
 
 export type { WorkerOptions } from './env';
 export { parseUsage } from './monitor';
 export { reapTempfiles } from './reaper';
+export { reapDeadDevices } from './deadreaper';
 export { policyMin, replicateTo } from './policy';
 
-export type WorkerName = 'replicate' | 'delete' | 'monitor';
+export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper';
 
 export interface WorkersHandle {
   /** Resolves once the monitor's first round over all devices is done (ctx.observed filled). */
@@ -70,8 +72,11 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
   });
   let closing: Promise<void> | null = null;
   let reaper: ReturnType<typeof startReaper> | null = null;
+  let deadReaper: ReturnType<typeof startDeadReaper> | null = null;
   void monitor.firstRound.then(() => {
-    if (!closing) reaper = startReaper({ ...env, log: ctx.log.child({ worker: 'reaper' }) });
+    if (closing) return;
+    reaper = startReaper({ ...env, log: ctx.log.child({ worker: 'reaper' }) });
+    deadReaper = startDeadReaper({ ...env, log: ctx.log.child({ worker: 'deadreaper' }) }, opts.deadReaperIntervalMs);
   });
 
   return {
@@ -79,12 +84,13 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     wake(worker: WorkerName): void {
       if (worker === 'replicate') replicate.wake();
       else if (worker === 'delete') del.wake();
+      else if (worker === 'reaper') deadReaper?.wake();
       else monitor.wake();
     },
     close(): Promise<void> {
       closing ??= (async () => {
         await Promise.all([replicate.close(), del.close(), monitor.close()]);
-        await reaper?.close();
+        await Promise.all([reaper?.close(), deadReaper?.close()]);
         await agent.close();
       })();
       return closing;

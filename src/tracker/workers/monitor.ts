@@ -5,6 +5,7 @@
  * as the original's Monitor worker does. Results go to ctx.observed; the
  * device's mb_* columns are written only when usage moved, to spare the DB.
  */
+import { SIDECHANNEL_HEADER } from '../../common/headers';
 import type { DevicePatch } from '../../store';
 import type { ObservedDevice } from '../context';
 import type { DeviceInfo } from './devices';
@@ -139,10 +140,13 @@ async function checkDevice(env: WorkerEnv, d: DeviceInfo, mkcolDone: Set<number>
     return { devid: d.devid, reachable: false, writable: false, mbTotal: prev?.mbTotal ?? null, mbUsed: prev?.mbUsed ?? null, asof };
   };
   let usage: ReturnType<typeof parseUsage>;
+  let sidechannelPort: number | undefined;
   try {
     const res = await smallRequest(env.agent, `${base}/usage`, 'GET', { timeoutMs });
     if (res.status !== 200) return failed(`usage file answered HTTP ${res.status}`);
     usage = parseUsage(res.body.toString('utf8'));
+    const sc = Number(res.headers[SIDECHANNEL_HEADER]);
+    if (Number.isInteger(sc) && sc > 0 && sc < 65536) sidechannelPort = sc;
   } catch (err) {
     return failed(describeError(err));
   }
@@ -154,7 +158,7 @@ async function checkDevice(env: WorkerEnv, d: DeviceInfo, mkcolDone: Set<number>
   const writeTest = d.status !== 'readonly' && d.hostStatus !== 'readonly' && d.status !== 'down' && d.hostStatus !== 'down';
   const writable = writeTest ? await testWrite(env, d, base, mkcolDone) : false;
   if (prev && prev.writable !== writable) env.log.info({ devid: d.devid, writable }, `dev${d.devid} writable: ${writable}`);
-  return { devid: d.devid, reachable: true, writable, mbTotal, mbUsed, asof };
+  return { devid: d.devid, reachable: true, writable, mbTotal, mbUsed, asof, sidechannelPort };
 }
 
 async function testWrite(env: WorkerEnv, d: DeviceInfo, base: string, mkcolDone: Set<number>): Promise<boolean> {

@@ -45,14 +45,14 @@ export async function runReplicateJob(env: WorkerEnv, job: ReplicateJob): Promis
 
 async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | null): Promise<Outcome> {
   const { store } = env.ctx;
-  const file = await store.getFile(fid);
-  if (!file) return { done: true, note: 'file no longer exists' };
+  const found = await store.getFileForReplication(fid);
+  if (!found) return { done: true, note: 'file no longer exists' };
+  const { file, devids, checksum: sum } = found;
   const layout = await env.ctx.layout();
   const cls = layout.classes.find((c) => c.dmid === file.dmid && c.classid === file.classid);
   const min = policyMin(cls?.replpolicy ?? null, cls?.mindevcount ?? DEFAULT_MINDEVCOUNT);
   const devs = deviceMap(layout, env.ctx.observed);
 
-  const devids = await store.fileDevids(fid);
   if (devids.length === 0) return { done: false, reason: 'no_source: the file is on no device' };
   const onDevs = devids.map((id) => devs.get(id)).filter((d): d is DeviceInfo => d !== undefined);
   // Copies the policy counts, and devices we may read a copy from.
@@ -60,7 +60,6 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
   let sources = onDevs.filter(canReadFrom).map((d) => d.devid);
   if (sources.length === 0) return { done: false, reason: 'source_down: no device holding the file is readable' };
 
-  const sum = await store.getChecksum(fid);
   let expectMd5 = sum && sum.hashtype === 1 ? sum.checksum : null;
   const classMd5 = cls?.hashtype === 1;
 

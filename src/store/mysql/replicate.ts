@@ -1,0 +1,151 @@
+/**
+ * The replication queue on MySQL (file_to_replicate), shared by every
+ * tracker on the database, with our own table mogfs_replicate_claim marking
+ * the jobs a tracker is running. A claim takes due rows FOR UPDATE SKIP
+ * LOCKED, pushes their nexttry forward by a lease and records the claims, in
+ * one transaction; a re-queue of a claimed job only asks for a re-check once
+ * the running copy is done. That is our form of the original's per-fid
+ * replication lock (should_begin_replicating_fidid), kept in rows rather
+ * than in GET_LOCK so a long copy does not hold a pooled connection.
+ * A claim locks queue rows before claim rows, a re-queue the other way round;
+ * the rare deadlock between them is rolled back and rerun by MysqlDb.tx.
+ */
+import type { ReplicateJob } from '../types';
+import { lim, MysqlDb, Q } from './db';
+
+export class MysqlReplicateQueue {
+  /** skipLocked: the server has SKIP LOCKED; without it plain FOR UPDATE still serialises claimers correctly. */
+  constructor(private readonly db: MysqlDb, private readonly skipLocked: boolean) {}
+
+  private get skip(): string {
+    return this.skipLocked ? ' SKIP LOCKED' : '';
+  }
+
+  /** Upsert keeping the earlier nexttry; a job claimed by a tracker right now is flagged for a re-check instead. */
+  async enqueue(fid: number, fromdevid: number | null, nexttry: number, now: number): Promise<void> {
+    await this.db.tx((q) => enqueueMany(q, [fid], fromdevid, nexttry, now));
+  }
+
+  async claim(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]> {
+    const n = lim(limit);
+    if (n === 0) return [];
+    const leaseend = now + leaseSeconds;
+    return this.db.tx(async (q) => {
+      const jobs = await q.all<ReplicateJob>(
+        `SELECT fid, nexttry, fromdevid, failcount, flags FROM file_to_replicate
+         WHERE nexttry <= ? ORDER BY nexttry LIMIT ${n} FOR UPDATE${this.skip}`,
+        now,
+      );
+      if (jobs.length === 0) return jobs;
+      const fids = jobs.map((j) => j.fid);
+      const marks = fids.map(() => '?').join(',');
+      await q.run(`UPDATE file_to_replicate SET nexttry = ? WHERE fid IN (${marks})`, leaseend, ...fids);
+      await q.run(
+        `INSERT INTO mogfs_replicate_claim (fid, leaseend, recheck) VALUES ${fids.map(() => '(?, ?, 0)').join(',')}
+         ON DUPLICATE KEY UPDATE leaseend = VALUES(leaseend), recheck = 0`,
+        ...fids.flatMap((fid) => [fid, leaseend]),
+      );
+      return jobs;
+    });
+  }
+
+  /** The job is done; if it was re-queued while it ran, it is due again now instead of removed. */
+  async finish(fid: number, now: number): Promise<void> {
+    await this.db.tx(async (q) => {
+      if (await takeClaim(q, fid)) {
+        await q.run('UPDATE file_to_replicate SET nexttry = ?, failcount = 0 WHERE fid = ?', now, fid);
+      } else {
+        await q.run('DELETE FROM file_to_replicate WHERE fid = ?', fid);
+      }
+    });
+  }
+
+  /** Try again at nexttry (or now, if it was re-queued while it ran). */
+  async retry(fid: number, nexttry: number, failcount: number, now: number): Promise<void> {
+    await this.db.tx(async (q) => {
+      const at = (await takeClaim(q, fid)) ? Math.min(nexttry, now) : nexttry;
+      await q.run('UPDATE file_to_replicate SET nexttry = ?, failcount = ? WHERE fid = ?', at, Math.min(failcount, 255), fid);
+    });
+  }
+
+  /** replicate_now: deferred jobs nobody is running become due now; returns how many. */
+  async replicateNow(now: number): Promise<number> {
+    const res = await this.db.run(
+      `UPDATE file_to_replicate SET nexttry = ? WHERE nexttry > ? AND NOT EXISTS
+         (SELECT 1 FROM mogfs_replicate_claim c WHERE c.fid = file_to_replicate.fid AND c.leaseend > ?)`,
+      now, now, now,
+    );
+    return res.affectedRows;
+  }
+
+  async listFidsOnDevice(devid: number, limit: number): Promise<number[]> {
+    const rows = await this.db.all<{ fid: number }>(`SELECT fid FROM file_on WHERE devid = ? LIMIT ${lim(limit)}`, devid);
+    return rows.map((r) => Number(r.fid));
+  }
+
+  /**
+   * A dead device's copies, one batch: the fids are queued for replication
+   * first, then their file_on rows on the device dropped and devcount
+   * refreshed, in one transaction. The rows are taken FOR UPDATE SKIP
+   * LOCKED, so trackers reaping the same device at once take different fids.
+   */
+  async reapDeviceFids(devid: number, limit: number, nexttry: number, now: number): Promise<number[]> {
+    const n = lim(limit);
+    if (n === 0) return [];
+    return this.db.tx(async (q) => {
+      const rows = await q.all<{ fid: number }>(
+        `SELECT fid FROM file_on WHERE devid = ? LIMIT ${n} FOR UPDATE${this.skip}`, devid,
+      );
+      const fids = rows.map((r) => Number(r.fid));
+      if (fids.length === 0) return fids;
+      await enqueueMany(q, fids, null, nexttry, now);
+      const marks = fids.map(() => '?').join(',');
+      await q.run(`DELETE FROM file_on WHERE devid = ? AND fid IN (${marks})`, devid, ...fids);
+      await q.run(
+        `UPDATE file SET devcount = LEAST(255, (SELECT COUNT(*) FROM file_on WHERE file_on.fid = file.fid))
+         WHERE fid IN (${marks})`,
+        ...fids,
+      );
+      return fids;
+    });
+  }
+}
+
+/**
+ * Inside a transaction: queue fids for replication at nexttry (keeping an
+ * earlier one), except those a tracker holds a live claim on: those are
+ * flagged for a re-check and keep their lease.
+ */
+async function enqueueMany(q: Q, fids: number[], fromdevid: number | null, nexttry: number, now: number): Promise<void> {
+  const marks = fids.map(() => '?').join(',');
+  const claims = await q.all<{ fid: number; leaseend: number }>(
+    `SELECT fid, leaseend FROM mogfs_replicate_claim WHERE fid IN (${marks}) AND leaseend > ? FOR UPDATE`,
+    ...fids, now,
+  );
+  const claimed = new Map(claims.map((c) => [Number(c.fid), Number(c.leaseend)]));
+  if (claimed.size > 0) {
+    const cf = [...claimed.keys()];
+    await q.run(`UPDATE mogfs_replicate_claim SET recheck = 1 WHERE fid IN (${cf.map(() => '?').join(',')})`, ...cf);
+    // The rows should be there (their claims are live); if someone removed one, it comes back when the lease ends.
+    await q.run(
+      `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES ${cf.map(() => '(?, ?, ?)').join(',')}
+       ON DUPLICATE KEY UPDATE fromdevid = COALESCE(VALUES(fromdevid), fromdevid)`,
+      ...cf.flatMap((fid) => [fid, claimed.get(fid)!, fromdevid]),
+    );
+  }
+  const free = fids.filter((fid) => !claimed.has(fid));
+  if (free.length === 0) return;
+  await q.run(
+    `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES ${free.map(() => '(?, ?, ?)').join(',')}
+     ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry)), fromdevid = COALESCE(VALUES(fromdevid), fromdevid)`,
+    ...free.flatMap((fid) => [fid, nexttry, fromdevid]),
+  );
+}
+
+/** Drops the claim row; returns whether a re-check was asked for while it was held. */
+async function takeClaim(q: Q, fid: number): Promise<boolean> {
+  const c = await q.get<{ recheck: number }>('SELECT recheck FROM mogfs_replicate_claim WHERE fid = ? FOR UPDATE', fid);
+  if (!c) return false;
+  await q.run('DELETE FROM mogfs_replicate_claim WHERE fid = ?', fid);
+  return Number(c.recheck) !== 0;
+}

@@ -1,0 +1,66 @@
+/** Starts and stops a real `mogfs up` cluster for the benchmarks. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { freePort, freePortPair } from '../helpers/ports';
+
+const distRoot = path.resolve(__dirname, '..', '..');
+
+export async function startCluster(db: string, data: string): Promise<{ proc: ChildProcess; tracker: string }> {
+  const trackerPort = await freePort('127.0.0.1');
+  const storagePort = await freePortPair();
+  const proc = spawn(process.execPath, [path.join(distRoot, 'src', 'cli', 'mogfs.js'), 'up', '--data', data,
+    '--tracker-port', String(trackerPort), '--storage-port', String(storagePort), '--db', db, '--no-mount'],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MOGFS_LOG_LEVEL: process.env.MOGFS_LOG_LEVEL ?? 'warn' } });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/ready/.test(out)) resolve();
+    });
+    proc.once('exit', (c) => reject(new Error(`mogfs up exited (${c}) before ready: ${out}`)));
+  });
+  return { proc, tracker: `127.0.0.1:${trackerPort}` };
+}
+
+export async function stopCluster(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  await new Promise<void>((resolve) => { proc.once('exit', () => resolve()); proc.kill('SIGTERM'); });
+}
+
+/** CPU time (user + system, ms) of `pid` and each of its child processes, keyed by a short name. Linux only. */
+export async function cpuByProcess(pid: number): Promise<Record<string, number>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  const out: Record<string, number> = {};
+  const stat = async (p: string): Promise<{ ppid: number; ms: number; name: string } | null> => {
+    try {
+      const s = await readFile(`/proc/${p}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      const cmd = (await readFile(`/proc/${p}/cmdline`, 'utf8')).split('\0');
+      const script = cmd.find((a) => a.endsWith('.js')) ?? path.basename(cmd[0]);
+      const host = cmd[cmd.indexOf('--httplisten') + 1] ?? '';
+      const name = path.basename(script, '.js') + (script.endsWith('mogstored.js') ? `@${host.split(':')[0]}` : '');
+      return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * tick, name };
+    } catch {
+      return null;
+    }
+  };
+  const me = await stat(String(pid));
+  if (me) out[me.name] = me.ms;
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const s = await stat(p);
+    if (s && s.ppid === pid) out[s.name] = s.ms;
+  }
+  return out;
+}
+
+/** Busy CPU time of the whole machine so far, ms (all cores; from /proc/stat). */
+export async function machineBusyMs(): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0];
+  // cpu user nice system idle iowait irq softirq steal ...
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
+  return busy * 10;
+}
