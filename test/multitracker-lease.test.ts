@@ -28,13 +28,14 @@ forEachEngine((engine) => {
       for (const j of jobs) claimed.add(j.fid);
       return jobs;
     };
-    const getFile = storeA.getFile.bind(storeA);
-    storeA.getFile = async (fid) => {
+    // The replicator's first read of each job (file, copies and checksum in one query).
+    const readJob = storeA.getFileForReplication.bind(storeA);
+    storeA.getFileForReplication = async (fid) => {
       if (claimed.has(fid)) {
         started.add(fid);
         await new Promise((r) => setTimeout(r, 200));
       }
-      return getFile(fid);
+      return readJob(fid);
     };
     const a = c.client([0]);
     const idx = Array.from({ length: 150 }, (_, i) => i);
@@ -60,15 +61,16 @@ forEachEngine((engine) => {
     // B (the tracker left) starts copying and is slow after reading where the copies are...
     const storeB = c.stores[1];
     const fileDevids = storeB.fileDevids.bind(storeB);
+    const readJob = storeB.getFileForReplication.bind(storeB);
     let stalled = false;
     let target = -1;
-    storeB.fileDevids = async (fid) => {
-      const devids = await fileDevids(fid);
+    storeB.getFileForReplication = async (fid) => {
+      const found = await readJob(fid);
       if (fid === target && !stalled) {
         stalled = true;
         await new Promise((res) => setTimeout(res, 1500));
       }
-      return devids;
+      return found;
     };
     const getTempfile = storeB.getTempfile.bind(storeB);
     storeB.getTempfile = async (fid) => {

@@ -38,6 +38,14 @@ forEachEngine((_engine, env) => {
     await rejectsWith(s.commitFile({ fid, dmid: 1, dkey: 'a', length: 5, classid: 2, devids: [3] }), 'no_temp_file');
   });
 
+  test('addFileOn answers false for a file deleted meanwhile (the replicator then drops its copy)', async () => {
+    const s = await env.open();
+    const f = await put(s, 1, 'gone', [1]);
+    await s.deleteFile(f.fid);
+    assert.equal(await s.addFileOn(f.fid, 2), false);
+    assert.equal(await s.getFile(f.fid), null);
+  });
+
   test('getFileWithDevids and getFileForReplication answer what getFile, fileDevids and getChecksum do', async () => {
     const s = await env.open();
     const sum = { hashtype: 1, checksum: Buffer.from('00112233445566778899aabbccddeeff', 'hex') };
@@ -178,9 +186,10 @@ forEachEngine((_engine, env) => {
   test('file_on: add and remove keep devcount in step; updateFileClass', async () => {
     const s = await env.open();
     const f = await put(s, 1, 'f', [1]);
-    await s.addFileOn(f.fid, 5);
-    await s.addFileOn(f.fid, 5);
-    await s.addFileOn(f.fid, 3);
+    // true: the file row is there (also when the copy was already recorded).
+    assert.equal(await s.addFileOn(f.fid, 5), true);
+    assert.equal(await s.addFileOn(f.fid, 5), true);
+    assert.equal(await s.addFileOn(f.fid, 3), true);
     assert.deepEqual(await s.fileDevids(f.fid), [1, 3, 5]);
     assert.equal((await s.getFile(f.fid))?.devcount, 3);
     await s.removeFileOn(f.fid, 1);

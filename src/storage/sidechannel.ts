@@ -108,6 +108,9 @@ export function createSideChannel(docroot: string, iostat: IoStatReporter, log: 
       send('ERROR: unknown command');
     };
 
+    // Replies are small and a tracker pipelines size questions: without this,
+    // Nagle holds a reply until the previous one is acknowledged (40 ms with delayed ACKs).
+    sock.setNoDelay(true);
     sock.setEncoding('latin1');
     let discarding = false; // inside an over-long line, already answered
     const enqueue = (fn: () => Promise<void> | void): void => {

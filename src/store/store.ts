@@ -99,8 +99,13 @@ export interface MetadataStore {
   getFileWithDevids(dmid: number, dkey: string): Promise<{ file: FileRow; devids: number[] } | null>;
   /** getFile, fileDevids and getChecksum in one query (each replication starts with it). */
   getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null>;
-  /** Adds a file_on row and refreshes file.devcount; no error if it already exists. */
-  addFileOn(fid: number, devid: number): Promise<void>;
+  /**
+   * Adds a file_on row and refreshes file.devcount; no error if it already
+   * exists. Resolves true when the file row is still there (the recount
+   * found it): a replicator that gets false knows the file was deleted while
+   * it copied, without asking again.
+   */
+  addFileOn(fid: number, devid: number): Promise<boolean>;
   /** Removes a file_on row and refreshes file.devcount. */
   removeFileOn(fid: number, devid: number): Promise<void>;
   getChecksum(fid: number): Promise<Checksum | null>;

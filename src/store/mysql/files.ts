@@ -217,25 +217,26 @@ export class MysqlFiles {
   async getFileWithDevids(dmid: number, dkey: string): Promise<{ file: FileRow; devids: number[] } | null> {
     const rows = await this.db.all<FileRow & { devid: number | null }>(
       `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount, o.devid FROM file f
-         LEFT JOIN file_on o ON o.fid = f.fid WHERE f.dmid = ? AND f.dkey = ${this.fileKey.param} ORDER BY o.devid`,
+         LEFT JOIN file_on o ON o.fid = f.fid WHERE f.dmid = ? AND f.dkey = ${this.fileKey.param}`,
       dmid, this.fileKey.bind(dkey),
     );
     if (rows.length === 0) return null;
     const { devid: _devid, ...file } = rows[0];
-    return { file: fileRow(file) as FileRow, devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)) };
+    // Sorted here: ORDER BY in the join made MariaDB build a temporary table for every lookup.
+    return { file: fileRow(file) as FileRow, devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)).sort((a, b) => a - b) };
   }
 
   async getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null> {
     const rows = await this.db.all<FileRow & { devid: number | null; hashtype: number | null; checksum: Buffer | null }>(
       `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount, o.devid, c.hashtype, c.checksum
-         FROM file f LEFT JOIN file_on o ON o.fid = f.fid LEFT JOIN checksum c ON c.fid = f.fid WHERE f.fid = ? ORDER BY o.devid`,
+         FROM file f LEFT JOIN file_on o ON o.fid = f.fid LEFT JOIN checksum c ON c.fid = f.fid WHERE f.fid = ?`,
       fid,
     );
     if (rows.length === 0) return null;
     const { devid: _d, hashtype, checksum, ...file } = rows[0];
     return {
       file: fileRow(file) as FileRow,
-      devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)),
+      devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)).sort((a, b) => a - b),
       checksum: hashtype !== null && checksum !== null ? { hashtype: Number(hashtype), checksum: Buffer.from(checksum) } : null,
     };
   }
@@ -249,9 +250,10 @@ export class MysqlFiles {
    * add_fidid_to_devid + update_devcount): the recount reads committed rows,
    * so whichever recount runs last sets the right devcount.
    */
-  async addFileOn(fid: number, devid: number): Promise<void> {
+  async addFileOn(fid: number, devid: number): Promise<boolean> {
     await this.db.run('INSERT IGNORE INTO file_on (fid, devid) VALUES (?, ?)', fid, devid);
-    await refreshDevcount(this.db, fid);
+    // affectedRows counts matched rows (mysql2 connects with CLIENT_FOUND_ROWS).
+    return (await refreshDevcount(this.db, fid)) > 0;
   }
 
   async removeFileOn(fid: number, devid: number): Promise<void> {
@@ -275,8 +277,10 @@ export class MysqlFiles {
   }
 }
 
-async function refreshDevcount(q: Q, fid: number): Promise<void> {
-  await q.run('UPDATE file SET devcount = LEAST(255, (SELECT COUNT(*) FROM file_on WHERE fid = ?)) WHERE fid = ?', fid, fid);
+/** Rows matched: 1 when the file row exists. */
+async function refreshDevcount(q: Q, fid: number): Promise<number> {
+  const r = await q.run('UPDATE file SET devcount = LEAST(255, (SELECT COUNT(*) FROM file_on WHERE fid = ?)) WHERE fid = ?', fid, fid);
+  return r.affectedRows;
 }
 
 /** Inside a transaction: the file row and checksum go, the fid is queued for deletion from its devices. */

@@ -117,7 +117,7 @@ export class MysqlStore implements MetadataStore {
   getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null> {
     return this.f.getFileForReplication(fid);
   }
-  addFileOn(fid: number, devid: number): Promise<void> { return this.f.addFileOn(fid, devid); }
+  addFileOn(fid: number, devid: number): Promise<boolean> { return this.f.addFileOn(fid, devid); }
   removeFileOn(fid: number, devid: number): Promise<void> { return this.f.removeFileOn(fid, devid); }
   getChecksum(fid: number): Promise<Checksum | null> { return this.f.getChecksum(fid); }
   setChecksum(fid: number, c: Checksum): Promise<void> { return this.f.setChecksum(fid, c); }

@@ -198,10 +198,11 @@ export class SqliteFiles {
     return this.db.all<{ devid: number }>('SELECT devid FROM file_on WHERE fid = ? ORDER BY devid', fid).map((r) => r.devid);
   }
 
-  addFileOn(fid: number, devid: number): void {
-    this.db.tx(() => {
+  /** True when the file row exists (the recount matched it). */
+  addFileOn(fid: number, devid: number): boolean {
+    return this.db.tx(() => {
       this.db.run('INSERT OR IGNORE INTO file_on (fid, devid) VALUES (?, ?)', fid, devid);
-      this.refreshDevcount(fid);
+      return this.refreshDevcount(fid) > 0;
     });
   }
 
@@ -212,8 +213,9 @@ export class SqliteFiles {
     });
   }
 
-  private refreshDevcount(fid: number): void {
-    this.db.run('UPDATE file SET devcount = (SELECT COUNT(*) FROM file_on WHERE fid = ?) WHERE fid = ?', fid, fid);
+  /** Rows matched: 1 when the file row exists. */
+  private refreshDevcount(fid: number): number {
+    return this.db.run('UPDATE file SET devcount = (SELECT COUNT(*) FROM file_on WHERE fid = ?) WHERE fid = ?', fid, fid).changes;
   }
 
   getChecksum(fid: number): Checksum | null {

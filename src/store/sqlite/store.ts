@@ -117,7 +117,7 @@ export class SqliteStore implements MetadataStore {
   async getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null> {
     return this.f.getFileForReplication(fid);
   }
-  async addFileOn(fid: number, devid: number): Promise<void> { this.f.addFileOn(fid, devid); }
+  async addFileOn(fid: number, devid: number): Promise<boolean> { return this.f.addFileOn(fid, devid); }
   async removeFileOn(fid: number, devid: number): Promise<void> { this.f.removeFileOn(fid, devid); }
   async getChecksum(fid: number): Promise<Checksum | null> { return this.f.getChecksum(fid); }
   async setChecksum(fid: number, c: Checksum): Promise<void> { this.f.setChecksum(fid, c); }

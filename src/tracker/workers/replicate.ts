@@ -102,15 +102,16 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
       (err.side === 'src' ? failedSrc : failedDest).add(err.side === 'src' ? sdevid : dest.devid);
       continue;
     }
-    await store.addFileOn(fid, dest.devid);
+    // False when the file was deleted while we copied: the delete worker may
+    // have missed this copy. (addFileOn's recount finds the row or not, so
+    // no second query is needed to ask.)
+    if (!(await store.addFileOn(fid, dest.devid))) {
+      await dropCopy(env, fid, dest);
+      return { done: true, note: 'file deleted while replicating' };
+    }
     if (digest && classMd5 && !expectMd5) {
       await store.setChecksum(fid, { hashtype: 1, checksum: digest });
       expectMd5 = digest;
-    }
-    // Deleted while we copied: the delete worker may have missed this copy.
-    if (!(await store.getFile(fid))) {
-      await dropCopy(env, fid, dest);
-      return { done: true, note: 'file deleted while replicating' };
     }
     onPolicy.push(dest);
     sources.push(dest.devid);
