@@ -9,8 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { forEachEngine } from './helpers/engines';
-import { pool, startMultiCluster, waitFor } from './multitracker-cluster';
-import type { MultiCluster } from './multitracker-cluster';
+import { pool, startMultiCluster, waitFor } from './helpers/multitracker';
+import type { MultiCluster } from './helpers/multitracker';
 
 const N = 40;
 const DEAD = 1;

@@ -14,8 +14,8 @@ import { MogError } from '../src/client';
 import { isTempName } from '../src/storage';
 import { forEachEngine } from './helpers/engines';
 import { LineClient } from './helpers/tracker';
-import { exists, filesOnDisk, startMultiCluster, waitFor } from './multitracker-cluster';
-import type { MultiCluster } from './multitracker-cluster';
+import { exists, filesOnDisk, startMultiCluster, waitFor } from './helpers/multitracker';
+import type { MultiCluster } from './helpers/multitracker';
 
 const MiB = 1024 * 1024;
 const nowSec = (): number => Math.floor(Date.now() / 1000);

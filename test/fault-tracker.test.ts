@@ -13,8 +13,8 @@ import { request } from 'undici';
 import { MogError } from '../src/client';
 import { forEachEngine } from './helpers/engines';
 import { LineClient } from './helpers/tracker';
-import { startMultiCluster, waitFor } from './multitracker-cluster';
-import type { MultiCluster } from './multitracker-cluster';
+import { startMultiCluster, waitFor } from './helpers/multitracker';
+import type { MultiCluster } from './helpers/multitracker';
 
 type Hangup = 'end' | 'reset';
 

@@ -15,7 +15,7 @@ import { forEachEngine } from './helpers/engines';
 import { startCluster } from './helpers/cluster';
 import type { Cluster } from './helpers/cluster';
 import { allFiles } from '../src/client';
-import { cliEnv, removePrivateHome, runMogfs, spawnMogfs } from './tools-cli';
+import { cliEnv, removePrivateHome, runMogfs, spawnMogfs } from './helpers/cli';
 
 /** Writes a tree and returns its files, relative path -> content. */
 async function makeTree(root: string, extra = 0): Promise<Map<string, Buffer>> {

@@ -7,8 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachEngine } from './helpers/engines';
-import { pool, startMultiCluster, waitFor } from './multitracker-cluster';
-import type { MultiCluster } from './multitracker-cluster';
+import { pool, startMultiCluster, waitFor } from './helpers/multitracker';
+import type { MultiCluster } from './helpers/multitracker';
 
 forEachEngine((engine) => {
   let c: MultiCluster;

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { forEachEngine } from './helpers/engines';
-import { exists, pool, startMultiCluster, waitFor } from './multitracker-cluster';
-import type { MultiCluster } from './multitracker-cluster';
+import { exists, pool, startMultiCluster, waitFor } from './helpers/multitracker';
+import type { MultiCluster } from './helpers/multitracker';
 import { MogError } from '../src/client';
 import type { StoreResult } from '../src/client';
 

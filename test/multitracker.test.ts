@@ -13,8 +13,8 @@ import { request } from 'undici';
 import { MogError } from '../src/client';
 import { forEachEngine } from './helpers/engines';
 import { LineClient } from './helpers/tracker';
-import { startMultiCluster, waitFor } from './multitracker-cluster';
-import type { MultiCluster } from './multitracker-cluster';
+import { startMultiCluster, waitFor } from './helpers/multitracker';
+import type { MultiCluster } from './helpers/multitracker';
 
 const isCode = (code: string) => (e: unknown): boolean => {
   assert.ok(e instanceof MogError, `expected MogError(${code}), got ${String(e)}`);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startCluster } from './helpers/cluster';
 import type { Cluster } from './helpers/cluster';
 import { getAttrs } from '../src/client';
-import { deadPort, privateHome, removePrivateHome, runMogfs } from './tools-cli';
+import { deadPort, privateHome, removePrivateHome, runMogfs } from './helpers/cli';
 
 describe('mogfs file tools', () => {
   let c: Cluster;

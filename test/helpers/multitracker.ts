@@ -9,18 +9,18 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from '../src/common/log';
-import { fidPathOnDevice } from '../src/common/fidpath';
-import { startTracker } from '../src/tracker';
-import type { Tracker, TrackerConfig } from '../src/tracker';
-import type { WorkerOptions } from '../src/tracker/workers';
-import { startStorageNode } from '../src/storage';
-import type { StorageNode } from '../src/storage';
-import type { MetadataStore } from '../src/store';
-import { MogileFS, MogileFSAdmin, TrackerClient } from '../src/client';
-import type { TrackerClientOptions } from '../src/client';
-import { newDatabase } from './helpers/engines';
-import type { EngineName, TestDatabase } from './helpers/engines';
+import { createLogger } from '../../src/common/log';
+import { fidPathOnDevice } from '../../src/common/fidpath';
+import { startTracker } from '../../src/tracker';
+import type { Tracker, TrackerConfig } from '../../src/tracker';
+import type { WorkerOptions } from '../../src/tracker/workers';
+import { startStorageNode } from '../../src/storage';
+import type { StorageNode } from '../../src/storage';
+import type { MetadataStore } from '../../src/store';
+import { MogileFS, MogileFSAdmin, TrackerClient } from '../../src/client';
+import type { TrackerClientOptions } from '../../src/client';
+import { newDatabase } from './engines';
+import type { EngineName, TestDatabase } from './engines';
 
 export interface MultiNode {
   hostname: string;

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** The compiled CLI next to this compiled file's tree. */
-export const MOGFS = path.resolve(__dirname, '..', 'src', 'cli', 'mogfs.js');
+export const MOGFS = path.resolve(__dirname, '..', '..', 'src', 'cli', 'mogfs.js');
 
 export interface RunResult {
   code: number | null;
