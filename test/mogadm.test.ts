@@ -5,34 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { startCluster } from './helpers/cluster';
+import { mogadm } from './helpers/mogadm';
+import type { MogadmResult } from './helpers/mogadm';
 import { forEachEngine } from './helpers/engines';
 import type { Cluster } from './helpers/cluster';
 
-const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'mogadm.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mogadm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, MOGFS_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+type Result = MogadmResult;
 
 forEachEngine((engine) => describe('mogadm against a cluster', () => {
   let c: Cluster;
