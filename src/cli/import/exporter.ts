@@ -16,20 +16,9 @@ import { describeError, humanBytes } from '../tools/common';
 import { normalizePrefix, relForKey } from './localfs';
 import { Progress, runPool } from './progress';
 import { retrying } from './retry';
-import type { TransferFailure } from './importer';
+import type { TransferFailure, TransferOptions } from './importer';
 
-export interface ExportOptions {
-  dir: string;
-  prefix?: string;
-  jobs?: number;
-  dryRun?: boolean;
-  attempts?: number;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  tty?: boolean;
-  /** Show progress while copying (default true); a summary is printed either way. */
-  progress?: boolean;
-}
+export type ExportOptions = TransferOptions;
 
 export interface ExportReport {
   listed: number;

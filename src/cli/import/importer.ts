@@ -15,11 +15,11 @@ import type { LocalFile } from './localfs';
 import { Progress, runPool } from './progress';
 import { retrying } from './retry';
 
-export interface ImportOptions {
+/** What import and export share. */
+export interface TransferOptions {
   dir: string;
   prefix?: string;
-  class?: string;
-  /** Uploads at once (default 8). */
+  /** Transfers at once (default 8). */
   jobs?: number;
   dryRun?: boolean;
   /** Attempts per file before it counts as failed (default 3). */
@@ -31,6 +31,10 @@ export interface ImportOptions {
   tty?: boolean;
   /** Show progress while copying (default true); a summary is printed either way. */
   progress?: boolean;
+}
+
+export interface ImportOptions extends TransferOptions {
+  class?: string;
 }
 
 export interface TransferFailure {
