@@ -10,7 +10,13 @@ export type Args = Record<string, string>;
 /** Encode like MogileFS::Util::eurl(): keep [a-zA-Z0-9_,-./\\:], space as '+', else %XX (uppercase). */
 const SAFE = new Set([0x5f, 0x2c, 0x2d, 0x2e, 0x2f, 0x5c, 0x3a]); // _ , - . / \ :
 
+/** Values made only of characters eurl keeps as they are (most keys, paths, numbers). */
+const PLAIN = /^[A-Za-z0-9_,\-./\\:]*$/;
+
 export function eurl(value: string | number | Buffer): string {
+  // Fast path: nothing to escape (the common case for numbers, fids, URLs).
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === 'string' && PLAIN.test(value)) return value;
   const buf = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
   let out = '';
   for (const b of buf) {
@@ -52,7 +58,11 @@ export function durlBytes(s: string): Buffer {
   return out.subarray(0, n);
 }
 
+/** Strings with no '%', '+' or non-ASCII character decode to themselves. */
+export const NEEDS_DECODING = /[%+\u0080-\uffff]/;
+
 export function durl(s: string): string {
+  if (!NEEDS_DECODING.test(s)) return s;
   return durlBytes(s).toString('utf8');
 }
 

@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename, unlink, lstat, open } from 'node:fs/promises';
+import { open as openCb, write as writeCb, close as closeCb, fsync as fsyncCb } from 'node:fs';
+import { rename, unlink, lstat } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
@@ -69,7 +70,7 @@ export async function handlePut(
   await ensureParentInside(dp);
   const existed = await checkTarget(dp);
 
-  const tmp = path.join(path.dirname(dp.abs), `${TEMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}.put`);
+  const tmp = path.join(path.dirname(dp.abs), tempName());
   let renamed = false;
   let sink: WriteStream | null = null;
   try {
@@ -105,6 +106,18 @@ export async function handlePut(
 }
 
 /**
+ * Unique temp names without asking the kernel for randomness per upload:
+ * a random prefix drawn once per process, then a counter ('wx' still
+ * refuses a clash with a file some other process left behind).
+ */
+const TEMP_STEM = `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}-`;
+let tempSeq = 0;
+function tempName(): string {
+  tempSeq = (tempSeq + 1) % Number.MAX_SAFE_INTEGER;
+  return `${TEMP_STEM}${tempSeq.toString(36)}.put`;
+}
+
+/**
  * Whether the target exists already. It may be a symlink: rename replaces
  * the link, never writes through it, but one pointing out of the device is
  * refused all the same. A directory there is a conflict.
@@ -134,11 +147,20 @@ async function writeSmall(req: IncomingMessage, tmp: string, length: number, opt
   }
   if (!req.complete) throw new PathError(400, 'upload was aborted before the body ended');
   if (got !== length) throw new PathError(400, `body has ${got} bytes but Content-Length said ${length}`);
-  const fh = await open(tmp, 'wx', 0o644);
+  // Plain descriptors rather than a FileHandle: three trips to the thread
+  // pool and no handle object to track and close through promises.
+  const fd = await new Promise<number>((resolve, reject) =>
+    openCb(tmp, 'wx', 0o644, (err, f) => (err ? reject(err) : resolve(f))),
+  );
   try {
-    await fh.writeFile(buf);
-    if (opts.fsync) await fh.sync();
+    let off = 0;
+    while (off < length) {
+      off += await new Promise<number>((resolve, reject) =>
+        writeCb(fd, buf, off, length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
+      );
+    }
+    if (opts.fsync) await new Promise<void>((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())));
   } finally {
-    await fh.close();
+    await new Promise<void>((resolve, reject) => closeCb(fd, (err) => (err ? reject(err) : resolve())));
   }
 }

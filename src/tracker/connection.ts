@@ -5,7 +5,7 @@
  * sends can end the connection except an absurdly long line.
  */
 import type { Socket } from 'node:net';
-import { durlBytes, encodeArgs, eurl, isMogError } from '../protocol';
+import { durlBytes, encodeArgs, eurl, isMogError, NEEDS_DECODING } from '../protocol';
 import type { Args } from '../protocol';
 import { findCommand, mogErr, replyText } from './commands';
 import type { CommandEnv, ReplyArgs } from './commands';
@@ -51,8 +51,9 @@ export function decodeRequestArgs(s: string): Args {
     let k: string;
     let v: string;
     try {
-      k = utf8.decode(durlBytes(rawK));
-      v = utf8.decode(durlBytes(rawV));
+      // Plain ASCII without escapes is valid UTF-8 and decodes to itself.
+      k = NEEDS_DECODING.test(rawK) ? utf8.decode(durlBytes(rawK)) : rawK;
+      v = NEEDS_DECODING.test(rawV) ? utf8.decode(durlBytes(rawV)) : rawV;
     } catch {
       throw mogErr('bad_args', `argument "${rawK.slice(0, 100)}" is not valid UTF-8 once percent-decoded; percent-encode the UTF-8 bytes of the text`);
     }

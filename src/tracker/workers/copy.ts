@@ -1,7 +1,8 @@
 /**
  * Copies one fid from a source device to a destination device over HTTP:
- * the GET body is streamed straight into the PUT (never held whole in
- * memory), hashed on the way when the file has or wants an MD5, then the
+ * a small file is read whole and PUT as one buffer; a larger one's GET body
+ * is streamed straight into the PUT (never held whole in memory). Either is
+ * hashed when the file has or wants an MD5, then the
  * destination is verified (its size, or a re-read MD5). Failures say
  * which side failed so the replicator can try another source or destination.
  */
@@ -47,6 +48,8 @@ export async function httpCopy(agent: Dispatcher, job: CopyJob): Promise<Buffer 
     throw new CopyError('src', `${job.srcUrl} has ${clen ?? 'no'} content-length, the file is ${job.length} bytes`);
   }
 
+  if (job.length > 0 && job.length <= SMALL_COPY) return copySmall(agent, job, src.body);
+
   const hash: Hash | null = job.md5 || job.expectMd5 ? createHash('md5') : null;
   // Held in an object: a plain `let` assigned in a callback confuses narrowing.
   const seen: { srcFailure: Error | null } = { srcFailure: null };
@@ -86,7 +89,54 @@ export async function httpCopy(agent: Dispatcher, job: CopyJob): Promise<Buffer 
     throw new CopyError('dest', `PUT ${job.destUrl} answered HTTP ${putStatus}`);
   }
 
-  const digest = hash ? hash.digest() : null;
+  return checkAndVerify(agent, job, hash ? hash.digest() : null);
+}
+
+/**
+ * Files up to this size are read whole and sent as one buffer: cheaper than
+ * piping a stream through a Transform into the PUT, and they fit in memory
+ * many times over (the copy parallelism bounds how many are held at once).
+ */
+const SMALL_COPY = 256 * 1024;
+
+async function copySmall(agent: Dispatcher, job: CopyJob, body: Dispatcher.ResponseData['body']): Promise<Buffer | null> {
+  let data: Buffer;
+  try {
+    data = Buffer.from(await body.arrayBuffer());
+  } catch (err) {
+    throw new CopyError('src', `reading ${job.srcUrl} failed midway: ${describeError(err)}`);
+  }
+  if (data.length !== job.length) {
+    throw new CopyError('src', `${job.srcUrl} sent ${data.length} bytes, the file is ${job.length} bytes`);
+  }
+  const digest = job.md5 || job.expectMd5 ? createHash('md5').update(data).digest() : null;
+  // A corrupt source is caught before anything is written to the destination.
+  if (digest && job.expectMd5 && !digest.equals(job.expectMd5)) {
+    throw new CopyError(
+      'src',
+      `checksum mismatch reading ${job.srcUrl}: expected MD5 ${job.expectMd5.toString('hex')}, got ${digest.toString('hex')}`,
+    );
+  }
+  let putStatus: number;
+  try {
+    const put = await request(job.destUrl, {
+      method: 'PUT',
+      dispatcher: agent,
+      body: data,
+      headers: { 'content-length': String(job.length) },
+      headersTimeout: Math.max(job.timeoutMs, 30_000),
+    });
+    putStatus = put.statusCode;
+    await put.body.dump().catch(() => undefined);
+  } catch (err) {
+    throw new CopyError('dest', `PUT ${job.destUrl} failed: ${describeError(err)}`);
+  }
+  if (putStatus < 200 || putStatus > 299) throw new CopyError('dest', `PUT ${job.destUrl} answered HTTP ${putStatus}`);
+  return checkAndVerify(agent, job, digest);
+}
+
+/** A copy made against an expected MD5 must match it, and what landed is re-read when there is one. */
+async function checkAndVerify(agent: Dispatcher, job: CopyJob, digest: Buffer | null): Promise<Buffer | null> {
   if (digest && job.expectMd5 && !digest.equals(job.expectMd5)) {
     // The source copy is corrupt; the bad bytes must not stay as a replica.
     await smallRequest(agent, job.destUrl, 'DELETE').catch(() => undefined);
