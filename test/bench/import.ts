@@ -58,6 +58,15 @@ async function main(): Promise<void> {
     const again = await timed(process.execPath, args);
     if (!/imported 0 files/.test(again.out)) throw new Error(`re-run sent files again: ${again.out}`);
     rows.push({ what: '`mogfs import` re-run (nothing changed)', seconds: again.seconds });
+    // The way without import: one upload command per file (sampled, then scaled to FILES).
+    const sample = Math.min(100, FILES);
+    let seconds = 0;
+    for (let i = 0; i < sample; i++) {
+      const file = path.join(src, `album-0`, `set-0`, `img ${i % PER_DIR}.jpg`);
+      const r = await timed(process.execPath, [mogfs, 'upload', '--trackers', tracker, '--domain', 'default', file, `one-by-one/${i}.jpg`]);
+      seconds += r.seconds;
+    }
+    rows.push({ what: `one \`mogfs upload\` per file (${sample} sampled, scaled)`, seconds: (seconds * FILES) / sample });
   } finally {
     await stopCluster(proc);
     await rm(work, { recursive: true, force: true });
