@@ -67,6 +67,20 @@ describe('storage node HTTP', () => {
     assert.equal(missing.status, 404);
   });
 
+  test('HEAD answers with the same headers as GET, Range included, and refuses directories', async () => {
+    for (const range of [undefined, 'bytes=2-5', 'bytes=40-']) {
+      const h: Record<string, string> = range ? { Range: range } : {};
+      const get = await request(ts, 'GET', fidPath, undefined, h);
+      const head = await request(ts, 'HEAD', fidPath, undefined, h);
+      assert.equal(head.status, get.status, `status for ${range}`);
+      for (const name of ['content-length', 'content-range', 'last-modified', 'etag', 'accept-ranges', 'content-type']) {
+        assert.equal(head.headers[name], get.headers[name], `${name} for ${range}`);
+      }
+      assert.equal(head.body.length, 0);
+    }
+    assert.equal((await request(ts, 'HEAD', '/dev1/0')).status, 403);
+  });
+
   test('Range: closed, open-ended, suffix, clamped', async () => {
     const cases: [string, number, string, string][] = [
       ['bytes=2-5', 206, '2345', 'bytes 2-5/20'],

@@ -5,8 +5,8 @@
  * backend allowed [\w.-] too), never `.` or `..`, and whatever it resolves to
  * on disk (symlinks included) must stay inside that device's real directory.
  */
-import { constants } from 'node:fs';
-import { realpath, mkdir, open, lstat, stat, type FileHandle } from 'node:fs/promises';
+import { constants, open as openCb } from 'node:fs';
+import { realpath, mkdir, lstat, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 
@@ -109,10 +109,15 @@ function rememberInside(dir: string): void {
   verifiedDirs.set(dir, Date.now());
 }
 
+/** True when `dir` was seen resolving inside its device within VERIFIED_TTL_MS. */
+function recentlyInside(dir: string): boolean {
+  const at = verifiedDirs.get(dir);
+  return at !== undefined && Date.now() - at < VERIFIED_TTL_MS;
+}
+
 /** True when `dir` exists and resolves inside the device (cached briefly); false when missing or not known to be inside. */
 async function dirKnownInside(dp: DevicePath, dir: string): Promise<boolean> {
-  const at = verifiedDirs.get(dir);
-  if (at !== undefined && Date.now() - at < VERIFIED_TTL_MS) return true;
+  if (recentlyInside(dir)) return true;
   let real: string;
   try {
     real = await realpath(dir);
@@ -124,24 +129,43 @@ async function dirKnownInside(dp: DevicePath, dir: string): Promise<boolean> {
   return true;
 }
 
+/** open() through a callback: one promise, no FileHandle to track (GET opens one per request). */
+function openFd(p: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => openCb(p, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
 /**
- * Open a file for reading, confined to its device: null when it does not
- * exist, PathError when it resolves outside. A plain file in a known-good
- * directory costs one open(); a symlinked file takes the full check.
+ * Open a file for reading, confined to its device: a plain descriptor, null
+ * when it does not exist, PathError when it resolves outside. A plain file
+ * in a known-good directory costs one open(); a symlinked file takes the
+ * full check.
  */
-export async function openInside(dp: DevicePath): Promise<FileHandle | null> {
-  if (dp.segments.length > 0 && (await dirKnownInside(dp, path.dirname(dp.abs)))) {
-    try {
-      return await open(dp.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return null;
-      if (code !== 'ELOOP') throw e;
-      // A symlink: resolve it and check where it leads, below.
-    }
+export function openInside(dp: DevicePath): Promise<number | null> {
+  // The common case (a directory checked moments ago) without an extra await.
+  if (dp.segments.length > 0 && recentlyInside(path.dirname(dp.abs))) return openPlain(dp);
+  return openInsideSlow(dp);
+}
+
+/** open() with O_NOFOLLOW of a file whose directory is known inside; a symlink takes the full check. */
+async function openPlain(dp: DevicePath): Promise<number | null> {
+  try {
+    return await openFd(dp.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code !== 'ELOOP') throw e;
   }
+  return openResolved(dp);
+}
+
+async function openResolved(dp: DevicePath): Promise<number | null> {
   const real = await resolveExisting(dp);
-  return real === null ? null : open(real, 'r');
+  return real === null ? null : openFd(real, constants.O_RDONLY);
+}
+
+async function openInsideSlow(dp: DevicePath): Promise<number | null> {
+  if (dp.segments.length > 0 && (await dirKnownInside(dp, path.dirname(dp.abs)))) return openPlain(dp);
+  return openResolved(dp);
 }
 
 /**
