@@ -14,10 +14,8 @@ import { parseConfigText, parseTrackers } from '../src/cli/config';
 import { sprintf } from '../src/cli/mogadm/format';
 import { startCluster } from './helpers/cluster';
 import { mogadm } from './helpers/mogadm';
-import type { MogadmResult } from './helpers/mogadm';
 import type { Cluster } from './helpers/cluster';
 
-type Result = MogadmResult;
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {

@@ -33,16 +33,6 @@ export function nextPrefix(prefix: string): string | null {
   return null;
 }
 
-/** Byte-level next prefix for engines that bind raw bytes (MySQL VARBINARY). */
-export function nextPrefixBytes(prefix: Buffer): Buffer | null {
-  let end = prefix.length;
-  while (end > 0 && prefix[end - 1] === 0xff) end--;
-  if (end === 0) return null;
-  const out = Buffer.from(prefix.subarray(0, end));
-  out[end - 1]++;
-  return out;
-}
-
 /** Throws key_too_long when `dkey` does not fit the file table's key column. */
 export function checkKeyLength(dkey: string, max: number): void {
   const n = Buffer.byteLength(dkey, 'utf8');
@@ -56,9 +46,7 @@ export function checkKeyLength(dkey: string, max: number): void {
 }
 
 /** Unix seconds now, for methods whose caller gave no time. */
-export function unixNow(): number {
-  return Math.floor(Date.now() / 1000);
-}
+export { unixNow } from '../common/time';
 
 /** Parse tempfile.devids ("1,2,3") into numbers, ignoring junk. */
 export function parseDevids(devids: string | null): number[] {

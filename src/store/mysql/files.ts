@@ -271,10 +271,6 @@ export class MysqlFiles {
   async setChecksum(fid: number, c: Checksum): Promise<void> {
     await this.db.run('REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?)', fid, c.hashtype, c.checksum);
   }
-
-  enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): Promise<void> {
-    return enqueueReplicate(this.db, fid, fromdevid, nexttry);
-  }
 }
 
 /** Rows matched: 1 when the file row exists. */
@@ -295,6 +291,7 @@ async function removeFile(q: Q, fid: number, now: number): Promise<void> {
   );
 }
 
+/** Only for a fid just committed: nobody can hold a claim on it yet (claimed jobs go through replicate.ts). */
 async function enqueueReplicate(q: Q, fid: number, fromdevid: number | null, nexttry: number): Promise<void> {
   await q.run(
     `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES (?, ?, ?)

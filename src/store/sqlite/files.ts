@@ -121,7 +121,8 @@ export class SqliteFiles {
     this.db.tx(() => this.removeFile(fid, now));
   }
 
-  enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): void {
+  /** Only for a fid just committed: nobody can hold a claim on it yet (claimed jobs go through replicate.ts). */
+  private enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): void {
     this.db.run(
       `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES (?, ?, ?)
        ON CONFLICT (fid) DO UPDATE SET nexttry = MIN(nexttry, excluded.nexttry),

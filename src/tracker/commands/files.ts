@@ -5,16 +5,12 @@
  */
 import { isMogError } from '../../protocol';
 import { mogErr } from './errors';
-import { checkDomain, classByName } from './lookup';
-import { checkKey } from './upload';
+import { checkDomain, classByName, fileByKey } from './lookup';
+import { checkKeyLength } from '../../store';
 import type { Handler } from './types';
 
 export const delete_: Handler = async ({ ctx }, args) => {
-  const dom = checkDomain(await ctx.layout(), args);
-  const key = args.key;
-  if (!key) throw mogErr('no_key');
-  const file = await ctx.store.getFileByKey(dom.dmid, key);
-  if (!file) throw mogErr('unknown_key');
+  const { file } = await fileByKey(ctx, args);
   await ctx.store.deleteFile(file.fid);
   ctx.wake('delete');
   return {};
@@ -25,7 +21,7 @@ export const rename: Handler = async ({ ctx }, args) => {
   const from = args.from_key;
   const to = args.to_key;
   if (!from || !to) throw mogErr('no_key');
-  checkKey(to, ctx.store.maxKeyLength);
+  checkKeyLength(to, ctx.store.maxKeyLength);
   try {
     await ctx.store.renameFile(dom.dmid, from, to);
   } catch (err) {

@@ -3,7 +3,7 @@
  * file_debug (Query.pm).
  */
 import { mogErr } from './errors';
-import { checkDomain, classById, deviceWithHost, getUrl, int, truthy } from './lookup';
+import { checkDomain, classById, deviceWithHost, fileByKey, getUrl, int, truthy } from './lookup';
 import { checksumInfo } from './upload';
 import type { Handler, ReplyArgs } from './types';
 
@@ -67,19 +67,14 @@ export const list_fids: Handler = async ({ ctx }, args) => {
 };
 
 export const file_info: Handler = async ({ ctx }, args) => {
-  const layout = await ctx.layout();
-  const dom = checkDomain(layout, args);
-  const key = args.key;
-  if (!key) throw mogErr('no_key');
-  const file = await ctx.store.getFileByKey(dom.dmid, key);
-  if (!file) throw mogErr('unknown_key');
+  const { layout, dom, file } = await fileByKey(ctx, args);
   const cls = classById(layout, file.dmid, file.classid, 2);
   const ret: ReplyArgs = { fid: file.fid, domain: dom.namespace, class: cls?.classname ?? null };
   if (cls?.hashtype) {
     const c = await ctx.store.getChecksum(file.fid);
     ret.checksum = c ? checksumInfo(c) : 'MISSING';
   }
-  ret.key = key;
+  ret.key = file.dkey;
   ret.length = file.length;
   ret.devcount = file.devcount;
   // Raw devids only when asked; clients that want to read use get_paths.

@@ -4,9 +4,9 @@
  * and the Perl-ish argument coercions (`$args->{x}+0`, truthiness).
  */
 import type { Args } from '../../protocol';
-import type { ClassRow, DeviceRow, DomainRow, HostRow } from '../../store';
+import type { ClassRow, DeviceRow, DomainRow, FileRow, HostRow } from '../../store';
 import { fidPathOnDevice } from '../../common/fidpath';
-import type { Layout } from '../context';
+import type { Layout, TrackerContext } from '../context';
 import { mogErr } from './errors';
 
 /** Perl truthiness of an argument: missing, '' and '0' are false. */
@@ -36,6 +36,16 @@ export function checkDomain(layout: Layout, args: Args): DomainRow {
   const dom = layout.domains.find((d) => d.namespace === name);
   if (!dom) throw mogErr('unreg_domain');
   return dom;
+}
+
+/** The file a `domain` + `key` request names: no_domain, unreg_domain, no_key, unknown_key. */
+export async function fileByKey(ctx: TrackerContext, args: Args): Promise<{ layout: Layout; dom: DomainRow; file: FileRow }> {
+  const layout = await ctx.layout();
+  const dom = checkDomain(layout, args);
+  if (!args.key) throw mogErr('no_key');
+  const file = await ctx.store.getFileByKey(dom.dmid, args.key);
+  if (!file) throw mogErr('unknown_key');
+  return { layout, dom, file };
 }
 
 /** The admin-side lookup (delete_domain, *_class): `domain_not_found`. */

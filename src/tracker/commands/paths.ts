@@ -5,10 +5,10 @@
 import { fileSize } from '../httpfile';
 import { readCandidates } from '../select';
 import { mogErr } from './errors';
-import { checkDomain, getUrl, int, truthy } from './lookup';
+import { checkDomain, fileByKey, getUrl, int, truthy } from './lookup';
+import { unixNow } from '../../common/time';
 import type { Handler, ReplyArgs } from './types';
 
-const unixNow = (): number => Math.floor(Date.now() / 1000);
 
 export const get_paths: Handler = async ({ ctx }, args) => {
   const layout = await ctx.layout();
@@ -57,12 +57,8 @@ export const get_paths: Handler = async ({ ctx }, args) => {
  * key. Experimental in the original too.
  */
 export const edit_file: Handler = async ({ ctx }, args) => {
-  const layout = await ctx.layout();
-  const dom = checkDomain(layout, args);
-  const key = args.key;
-  if (!key) throw mogErr('no_key');
-  const file = await ctx.store.getFileByKey(dom.dmid, key);
-  if (!file) throw mogErr('unknown_key');
+  const { layout, dom, file } = await fileByKey(ctx, args);
+  const key = file.dkey;
   const devids = await ctx.store.fileDevids(file.fid);
   const first = readCandidates(layout, ctx.observed, devids).find((c) => !c.down);
   if (!first) throw mogErr('no_devices', 'no readable copy of this file to edit; check the devices holding it');

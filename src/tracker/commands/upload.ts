@@ -5,26 +5,22 @@
  * new fid, queueing it for replication and any replaced fid for deletion.
  */
 import { isMogError } from '../../protocol';
+import { checkKeyLength } from '../../store';
 import type { Checksum } from '../../store';
 import { fileSize, md5Of } from '../httpfile';
 import { newFileCandidates, pickDestinations } from '../select';
 import { mogErr } from './errors';
 import { checkDomain, classById, classByName, deviceWithHost, HASHTYPE_BY_NAME, HASHTYPE_NAME, int, putUrl, truthy } from './lookup';
+import { unixNow } from '../../common/time';
 import type { Handler, ReplyArgs } from './types';
 
-const unixNow = (): number => Math.floor(Date.now() / 1000);
-
-export function checkKey(key: string, max: number): void {
-  const n = Buffer.byteLength(key, 'utf8');
-  if (n > max) throw mogErr('key_too_long', `key is ${n} bytes but this tracker's database holds keys of at most ${max} bytes; use a shorter key`);
-}
 
 export const create_open: Handler = async (env, args) => {
   const { ctx } = env;
   const layout = await ctx.layout();
   const dom = checkDomain(layout, args);
   const key = args.key || '';
-  checkKey(key, ctx.store.maxKeyLength);
+  checkKeyLength(key, ctx.store.maxKeyLength);
   const multi = truthy(args.multi_dest);
   const wantFid = truthy(args.fid) ? int(args.fid) : undefined;
 
@@ -124,7 +120,7 @@ export const create_close: Handler = async ({ ctx }, args) => {
     return {};
   }
   try {
-    checkKey(key, ctx.store.maxKeyLength);
+    checkKeyLength(key, ctx.store.maxKeyLength);
   } catch (err) {
     await abandon();
     throw err;

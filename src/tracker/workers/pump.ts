@@ -155,10 +155,7 @@ export class JobPump<J> {
   }
 }
 
-/** Unix seconds, as the queue tables store them. */
-export function nowSec(): number {
-  return Math.floor(Date.now() / 1000);
-}
+export { unixNow as nowSec } from '../../common/time';
 
 /**
  * Seconds until the next try after `failcount` failures: the schedule's entry
