@@ -55,7 +55,7 @@ forEachEngine((engine) => {
     const e = await getAttrs(c.client, 'c/one');
     assert.deepEqual(e, {
       key: 'c/one', fid: r.fid, length: 5, devcount: e.devcount, class: 'default',
-      attrs: { mtimeSec: 42, mtimeNsec: 7, mode: 0o100640, symlink: 'target/é' },
+      attrs: { mtimeSec: 42, mtimeNsec: 7, mode: 0o100640, symlink: 'target/é' }, xattrs: 0,
     });
     const page = await listFiles(c.client, 'c/');
     assert.deepEqual(page.files.map((f) => [f.key, f.attrs.mtimeSec]), [['c/one', 42], ['c/two', undefined]]);

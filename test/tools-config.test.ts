@@ -49,7 +49,7 @@ test('prefix scheme: keys to paths and back, unsafe keys refused', () => {
 });
 
 test('sameFile compares size and mtime to the nanosecond', () => {
-  const remote = { key: 'k', fid: 1, length: 3, devcount: 2, class: 'default', attrs: { mtimeSec: 10, mtimeNsec: 5 } };
+  const remote = { key: 'k', fid: 1, length: 3, devcount: 2, class: 'default', attrs: { mtimeSec: 10, mtimeNsec: 5 }, xattrs: 0 };
   assert.equal(sameFile({ size: 3, attrs: { mtimeSec: 10, mtimeNsec: 5 } }, remote), true);
   assert.equal(sameFile({ size: 3, attrs: { mtimeSec: 10, mtimeNsec: 6 } }, remote), false);
   assert.equal(sameFile({ size: 4, attrs: { mtimeSec: 10, mtimeNsec: 5 } }, remote), false);

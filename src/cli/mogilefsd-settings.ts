@@ -12,7 +12,7 @@ export const DEFAULT_TRACKER_CONFIG = '/etc/mogilefs/mogilefsd.conf';
 /** Keys we act on. */
 const USED_KEYS = [
   'db_dsn', 'db_user', 'db_pass', 'listen', 'conf_port', 'replicate_jobs', 'delete_jobs',
-  'node_timeout', 'pidfile', 'user', 'debug', 'daemonize', 'metrics',
+  'node_timeout', 'pidfile', 'user', 'debug', 'daemonize', 'metrics', 'mogfs_extensions',
 ];
 /**
  * The original's keys that mean nothing here: one process serves all queries
@@ -45,6 +45,7 @@ export interface TrackerFlags {
   debug?: boolean;
   daemonize?: boolean;
   metrics?: string;
+  extensions?: boolean;
 }
 
 export interface TrackerSettings {
@@ -55,6 +56,8 @@ export interface TrackerSettings {
   nodeTimeoutMs?: number;
   /** Run the background jobs (false with --no-workers). */
   workers: boolean;
+  /** Serve our mogfs_* extension commands (false with --no-extensions or `mogfs_extensions = 0`). */
+  extensions: boolean;
   pidfile?: string;
   /** Drop root privileges to this user once listening. */
   user?: string;
@@ -137,6 +140,7 @@ export function resolveTrackerSettings(f: TrackerFlags, conf: ConfFile): Tracker
     dsn: resolveDsn(f, conf),
     listen: resolveListen(f, conf),
     workers: f.workers !== false,
+    extensions: f.extensions !== false && parseBool(conf.entries.get('mogfs_extensions')?.value ?? '1', 'mogfs_extensions'),
     debug: f.debug === true || (debugText !== undefined && debugText !== '0'),
     unknownKeys: unknownKeys(conf, [...USED_KEYS, ...IGNORED_TRACKER_KEYS]),
   };

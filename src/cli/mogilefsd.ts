@@ -45,6 +45,7 @@ function program(): Command {
     .option('--node_timeout <seconds>', 'the original\'s spelling of --node-timeout')
     .option('-w, --workers <n>', 'query_jobs: accepted for compatibility; one process serves every query')
     .option('--no-workers', 'answer queries only; run no background jobs')
+    .option('--no-extensions', 'answer as a stock tracker: no mogfs_* commands, no attributes (mogfs_extensions = 0)')
     .option('--pidfile <file>', 'write the process id here (pidfile)')
     .option('--user <name>', 'when started as root, switch to this user once listening (user)')
     .option('-d, --debug', 'log at debug level (debug)')
@@ -70,6 +71,7 @@ function logSettings(log: Logger, s: TrackerSettings, file: string | undefined, 
       deleteJobs: s.deleteJobs,
       nodeTimeoutMs: s.nodeTimeoutMs,
       workers: s.workers,
+      extensions: s.extensions,
       metrics: s.metrics ? `${s.metrics.host}:${s.metrics.port}` : null,
       pidfile: s.pidfile ?? null,
     },
@@ -110,6 +112,7 @@ export async function runMogilefsd(argv: string[]): Promise<Tracker> {
   if (s.replicateJobs) config.replicateJobs = s.replicateJobs;
   if (s.deleteJobs) config.deleteJobs = s.deleteJobs;
   if (s.nodeTimeoutMs) config.nodeTimeoutMs = s.nodeTimeoutMs;
+  config.extensions = s.extensions;
 
   const store: MetadataStore = await openStore({ dsn: s.dsn });
   let tracker: Tracker | null = null;

@@ -27,6 +27,8 @@ export interface FileEntry {
   devcount: number;
   class: string;
   attrs: FileAttrs;
+  /** How many extended attributes the file has (0 on a stock tracker). */
+  xattrs: number;
 }
 
 export interface FileListing {
@@ -35,7 +37,7 @@ export interface FileListing {
   nextAfter: string | null;
 }
 
-function isUnknownCommand(e: unknown): boolean {
+export function isUnknownCommand(e: unknown): boolean {
   return e instanceof MogError && e.code === 'unknown_command';
 }
 
@@ -43,7 +45,8 @@ function optNum(v: string | undefined): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v);
 }
 
-function entryFrom(r: Args, p: string): FileEntry {
+/** The file fields a mogfs_* reply carries under prefix `p` (file_N_, entry_N_, or none). */
+export function entryFrom(r: Args, p: string): FileEntry {
   const attrs: FileAttrs = {};
   const set = <K extends keyof FileAttrs>(k: K, v: FileAttrs[K] | undefined): void => {
     if (v !== undefined) attrs[k] = v;
@@ -61,6 +64,7 @@ function entryFrom(r: Args, p: string): FileEntry {
     devcount: Number(r[`${p}devcount`]),
     class: r[`${p}class`] ?? '',
     attrs,
+    xattrs: Number(r[`${p}xattrs`] ?? 0),
   };
 }
 
@@ -97,7 +101,7 @@ export async function getAttrs(mogc: MogileFS, key: string): Promise<FileEntry> 
     if (!isUnknownCommand(e)) throw e;
   }
   const info = await mogc.fileInfo(key);
-  return { key, fid: info.fid, length: info.length, devcount: info.devcount, class: info.class, attrs: {} };
+  return { key, fid: info.fid, length: info.length, devcount: info.devcount, class: info.class, attrs: {}, xattrs: 0 };
 }
 
 /** One page of files whose key starts with `prefix`, after `after`, with their attributes. */
@@ -123,7 +127,7 @@ async function listFilesStock(mogc: MogileFS, prefix: string, opts: { after?: st
   for (const key of page.keys) {
     try {
       const info = await mogc.fileInfo(key);
-      files.push({ key, fid: info.fid, length: info.length, devcount: info.devcount, class: info.class, attrs: {} });
+      files.push({ key, fid: info.fid, length: info.length, devcount: info.devcount, class: info.class, attrs: {}, xattrs: 0 });
     } catch (e) {
       if (!(e instanceof MogError && e.code === 'unknown_key')) throw e;
     }

@@ -15,6 +15,7 @@ import type { CallArgs, CallOptions } from './tracker';
 import { createAgent } from './http';
 import { parseCreateOpen, uploadToDestinations } from './upload';
 import type { UploadSource } from './upload';
+import type { FileAttrs } from './attrs';
 import { openRead } from './download';
 import type {
   MogileFSOptions, StoreOptions, StoreStreamOptions, StoreResult, GetPathsOptions, GetOptions,
@@ -207,6 +208,7 @@ export class MogileFS {
       size: put.size,
       checksum,
       checksumverify: opts.checksumVerify ? 1 : undefined,
+      ...attrArgs(opts.attrs),
     }, {
       // The tracker HEADs the upload, or re-reads it all to verify a checksum.
       timeoutMs: this.timeoutMs + (opts.checksumVerify ? Math.ceil(put.size / 20_000) : 0),
@@ -275,6 +277,19 @@ export async function listFids(tracker: TrackerClient, from: number, count = 100
     });
   }
   return out;
+}
+
+/** create_close's extension arguments for the new file's attributes. */
+function attrArgs(a: FileAttrs | undefined): CallArgs {
+  if (!a) return {};
+  return {
+    mogfs_mtime_sec: a.mtimeSec,
+    mogfs_mtime_nsec: a.mtimeNsec,
+    mogfs_mode: a.mode,
+    mogfs_uid: a.uid,
+    mogfs_gid: a.gid,
+    mogfs_symlink: a.symlink,
+  };
 }
 
 /** The tracker went away (or went quiet) after the request was sent: it may or may not have run. */

@@ -12,3 +12,4 @@ export type {
 } from './types';
 export * from './attrs';
 export { MogError, isMogError } from '../protocol';
+export * from './tree';

@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { TrackerClient } from './tracker';
+import type { FileAttrs } from './attrs';
 
 export interface MogileFSOptions {
   /** "host:port" of each tracker; or pass `tracker` to share one client's connections. */
@@ -26,6 +27,11 @@ export interface StoreOptions {
   checksum?: boolean;
   /** Ask the tracker to re-read the stored copy and compare the MD5 (slow; implies checksum). */
   checksumVerify?: boolean;
+  /**
+   * Attributes to keep with the new file (our tracker's extension, sent with
+   * create_close and stored in the same transaction; a stock tracker ignores them).
+   */
+  attrs?: FileAttrs;
 }
 
 export interface StoreStreamOptions extends StoreOptions {

@@ -22,7 +22,13 @@ export interface FileAttrs {
 /** A file row with its attributes (all null when it has none, e.g. stored by a stock client). */
 export interface FileWithAttrs extends FileRow {
   attrs: FileAttrs;
+  /** How many extended attributes (mogfs_file_xattr rows) the file has. */
+  xattrCount: number;
 }
+
+/** Longest extended attribute name (Linux's XATTR_NAME_MAX) and value we keep, in bytes; a value must fit a 64 KiB request line base64-encoded. */
+export const XATTR_NAME_MAX = 255;
+export const XATTR_SIZE_MAX = 32768;
 
 export const NO_ATTRS: Readonly<FileAttrs> = Object.freeze({
   mtimeSec: null, mtimeNsec: null, mode: null, uid: null, gid: null, symlink: null,

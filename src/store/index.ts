@@ -3,6 +3,6 @@
 export * from './types';
 export * from './store';
 export { openStore } from './open';
-export { OUR_MAX_KEY_LENGTH, checkKeyLength, compareKeys, nextPrefix, parseDevids } from './keys';
+export { OUR_MAX_KEY_LENGTH, checkKeyLength, checkPrefixRename, compareKeys, nextPrefix, parseDevids } from './keys';
 export type { DirEntry } from './listdir';
 export * from './attrs';

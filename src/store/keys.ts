@@ -45,6 +45,14 @@ export function checkKeyLength(dkey: string, max: number): void {
   }
 }
 
+/** A prefix rename must move something somewhere else: not everything, and not into itself. */
+export function checkPrefixRename(from: string, to: string): void {
+  if (from === '' || to === '') throw new MogError('bad_params', 'a prefix rename needs a non-empty from_prefix and to_prefix');
+  if (to.startsWith(from) || from.startsWith(to)) {
+    throw new MogError('bad_params', `cannot rename prefix "${from}" to "${to}": one contains the other`);
+  }
+}
+
 /** Unix seconds now, for methods whose caller gave no time. */
 export { unixNow } from '../common/time';
 

@@ -78,8 +78,20 @@ export interface MetadataStore {
    * rows stay: the delete worker needs them to find the copies.
    */
   deleteFile(fid: number, now?: number): Promise<void>;
-  /** MogError unknown_key if `from` is missing, key_exists if `to` is taken. */
-  renameFile(dmid: number, from: string, to: string): Promise<void>;
+  /**
+   * MogError unknown_key if `from` is missing, key_exists if `to` is taken.
+   * With `replace`, a file under `to` is removed instead (queued for deletion
+   * at `now`, as a replacing upload would) in the same transaction, so the
+   * rename is atomic as POSIX rename(2) is. Resolves to the replaced fid.
+   */
+  renameFile(dmid: number, from: string, to: string, opts?: { replace?: boolean; now?: number }): Promise<number | null>;
+  /**
+   * Every key starting with `from` is renamed to start with `to` instead, in
+   * one transaction (a directory rename for the bridge). MogError key_exists
+   * when any key starts with `to`, key_too_long when a new key would not fit.
+   * Resolves to the number of keys renamed (0: nothing starts with `from`).
+   */
+  renamePrefix(dmid: number, from: string, to: string): Promise<number>;
   updateFileClass(fid: number, classid: number): Promise<void>;
   /** Keys starting with `prefix`, greater than `after`, in byte order, at most `limit`. */
   listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]>;
@@ -163,4 +175,10 @@ export interface MetadataStore {
   getFileAttrs(fid: number): Promise<FileAttrs | null>;
   /** The file rows of `keys` in one query, with attributes, in the order given; missing keys are left out. */
   getFilesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]>;
+
+  // --- mogfs_file_xattr: our own table of extended attributes (user.*), keyed by fid and name ---
+  /** Sets (or with `value` null removes) one extended attribute; false, writing nothing, when `fid` is no stored file. */
+  setFileXattr(fid: number, name: string, value: Buffer | null): Promise<boolean>;
+  /** null when `fid` is no stored file. */
+  getFileXattrs(fid: number): Promise<Map<string, Buffer> | null>;
 }

@@ -3,6 +3,7 @@
  * (schema_version 15+). Column names are the original's so an operator can
  * map each field to the table they know.
  */
+import type { FileAttrs } from './attrs';
 
 export interface DomainRow {
   dmid: number;
@@ -104,6 +105,8 @@ export interface CommitFile {
   /** Devices that hold the uploaded copy (file_on rows to create). */
   devids: number[];
   checksum?: Checksum;
+  /** Our attributes of the new file (mogfs_file_attr), written in the same transaction. */
+  attrs?: Partial<FileAttrs>;
   /** Unix seconds, for the delete-queue row of a replaced fid (default: now). */
   now?: number;
   /**

@@ -113,7 +113,7 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
     try {
       const m = /^\s*(\S+)\s*(.*?)\s*$/s.exec(line) as RegExpExecArray;
       const name = m[1].toLowerCase();
-      const handler = /^\w+$/.test(name) ? findCommand(name) : undefined;
+      const handler = /^\w+$/.test(name) ? findCommand(name, env.ctx.config.extensions) : undefined;
       if (!handler) throw mogErr('unknown_command');
       command = name;
       const args = decodeRequestArgs(m[2]);

@@ -20,6 +20,12 @@ export interface TrackerConfig {
   monitorIntervalMs: number;
   /** An open upload (tempfile row) older than this is reaped, seconds. */
   tempfileTimeoutSec: number;
+  /**
+   * Serve our `mogfs_*` extension commands (and create_close's attribute
+   * arguments). Off, the tracker answers as a stock MogileFS tracker does:
+   * unknown_command, attributes ignored.
+   */
+  extensions: boolean;
 }
 
 export const defaultTrackerConfig: TrackerConfig = {
@@ -30,6 +36,7 @@ export const defaultTrackerConfig: TrackerConfig = {
   deleteJobs: 4,
   monitorIntervalMs: 2000,
   tempfileTimeoutSec: 3600,
+  extensions: true,
 };
 
 /** A snapshot of the cluster's layout, reloaded from the store (short TTL, and after our own writes). */

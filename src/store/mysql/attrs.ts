@@ -39,14 +39,15 @@ export class MysqlAttrs {
   async filesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]> {
     if (keys.length === 0) return [];
     const marks = keys.map(() => this.fileKey.param).join(', ');
-    const rows = await this.db.all<FileRow & AttrRow & { dkey: Buffer | string }>(
+    const rows = await this.db.all<FileRow & AttrRow & { dkey: Buffer | string; xattrs: number }>(
       `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount,
-         ${ATTR_COLUMNS.map((c) => `a.${c}`).join(', ')}
+         ${ATTR_COLUMNS.map((c) => `a.${c}`).join(', ')},
+         (SELECT COUNT(*) FROM mogfs_file_xattr x WHERE x.fid = f.fid) AS xattrs
        FROM file f LEFT JOIN mogfs_file_attr a ON a.fid = f.fid
        WHERE f.dmid = ? AND f.dkey IN (${marks})`,
       dmid, ...keys.map((k) => this.fileKey.bind(k)),
     );
-    const byKey = new Map<string, FileRow & AttrRow>();
+    const byKey = new Map<string, FileRow & AttrRow & { xattrs: number }>();
     for (const r of rows) {
       const dkey = Buffer.isBuffer(r.dkey) ? r.dkey.toString('utf8') : String(r.dkey);
       byKey.set(dkey, { ...r, dkey });
@@ -57,9 +58,27 @@ export class MysqlAttrs {
       if (!r) continue;
       out.push({
         fid: Number(r.fid), dmid: r.dmid, dkey: k, length: Number(r.length), classid: r.classid, devcount: r.devcount,
-        attrs: attrsFromRow(r),
+        attrs: attrsFromRow(r), xattrCount: Number(r.xattrs),
       });
     }
     return out;
+  }
+
+  async setFileXattr(fid: number, name: string, value: Buffer | null): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      if (!(await q.get('SELECT fid FROM file WHERE fid = ? LOCK IN SHARE MODE', fid))) return false;
+      const n = Buffer.from(name, 'utf8');
+      if (value === null) await q.run('DELETE FROM mogfs_file_xattr WHERE fid = ? AND name = ?', fid, n);
+      else await q.run('REPLACE INTO mogfs_file_xattr (fid, name, value) VALUES (?, ?, ?)', fid, n, value);
+      return true;
+    });
+  }
+
+  async getFileXattrs(fid: number): Promise<Map<string, Buffer> | null> {
+    const rows = await this.db.all<{ fid: number; name: Buffer | null; value: Buffer | null }>(
+      `SELECT f.fid, x.name, x.value FROM file f LEFT JOIN mogfs_file_xattr x ON x.fid = f.fid WHERE f.fid = ? ORDER BY x.name`, fid,
+    );
+    if (rows.length === 0) return null;
+    return new Map(rows.filter((r) => r.name !== null).map((r) => [Buffer.from(r.name as Buffer).toString('utf8'), Buffer.from(r.value as Buffer)]));
   }
 }

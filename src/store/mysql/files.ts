@@ -5,8 +5,9 @@
  * original VARCHAR column (whatever its charset) re-encodes them.
  */
 import { MogError } from '../../protocol';
-import { checkKeyLength, compareKeys, nextPrefix } from '../keys';
+import { checkKeyLength, checkPrefixRename, compareKeys, nextPrefix } from '../keys';
 import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '../types';
+import { ATTR_COLUMNS, attrValues } from '../attrs';
 import { isDuplicate, isDuplicatePrimary, lim, MysqlDb, Q } from './db';
 import type { KeyColumn } from './schema';
 
@@ -156,6 +157,9 @@ export class MysqlFiles {
       if (f.checksum) {
         await q.run('REPLACE INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?)', f.fid, f.checksum.hashtype, f.checksum.checksum);
       }
+      if (f.attrs) {
+        await q.run(`INSERT INTO mogfs_file_attr (fid, ${ATTR_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?)`, f.fid, ...attrValues(f.attrs));
+      }
       if (f.replicateNexttry !== undefined) await enqueueReplicate(q, f.fid, null, f.replicateNexttry);
       return { replacedFid };
     });
@@ -165,21 +169,54 @@ export class MysqlFiles {
     await this.db.tx((q) => removeFile(q, fid, now));
   }
 
-  async renameFile(dmid: number, from: string, to: string): Promise<void> {
+  async renameFile(dmid: number, from: string, to: string, replace: boolean, now: number): Promise<number | null> {
     checkKeyLength(to, this.maxKeyLength);
     const p = this.fileKey.param;
     const lookup = `SELECT fid FROM file WHERE dmid = ? AND dkey = ${p} FOR UPDATE`;
-    await this.db.tx(async (q) => {
+    return this.db.tx(async (q) => {
       const src = await q.get<{ fid: number }>(lookup, dmid, this.fileKey.bind(from));
       if (!src) throw new MogError('unknown_key', `key "${from}" does not exist in this domain`);
       const dst = await q.get<{ fid: number }>(lookup, dmid, this.fileKey.bind(to));
-      if (dst && dst.fid !== src.fid) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
+      if (dst?.fid === src.fid) return null;
+      if (dst && !replace) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
+      if (dst) await removeFile(q, dst.fid, now);
       try {
         await q.run(`UPDATE file SET dkey = ${p} WHERE fid = ?`, this.fileKey.bind(to), src.fid);
       } catch (e) {
         if (isDuplicate(e)) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
         throw e;
       }
+      return dst ? Number(dst.fid) : null;
+    });
+  }
+
+  /** One UPDATE over the key range: a directory of any size is renamed in one statement. */
+  async renamePrefix(dmid: number, from: string, to: string): Promise<number> {
+    checkPrefixRename(from, to);
+    const p = this.fileKey.param;
+    const range = (lo: string): { sql: string; params: Array<number | Buffer> } => {
+      const hi = nextPrefix(lo);
+      return {
+        sql: `dmid = ? AND dkey >= ${p}${hi === null ? '' : ` AND dkey < ${p}`}`,
+        params: [dmid, this.fileKey.bind(lo), ...(hi === null ? [] : [this.fileKey.bind(hi)])],
+      };
+    };
+    const src = range(from);
+    const dst = range(to);
+    // SUBSTRING counts bytes in our VARBINARY column, characters in an original VARCHAR one.
+    const cut = (this.fileKey.col.charset === null ? Buffer.byteLength(from, 'utf8') : Array.from(from).length) + 1;
+    return this.db.tx(async (q) => {
+      const taken = await q.get<{ dkey: Buffer }>(`SELECT ${DKEY} FROM file WHERE ${dst.sql} LIMIT 1 FOR UPDATE`, ...dst.params);
+      if (taken) throw new MogError('key_exists', `key "${keyString(taken.dkey)}" already starts with "${to}"; move or delete it first`);
+      const longest = await q.get<{ n: number | null }>(`SELECT MAX(LENGTH(CAST(dkey AS BINARY))) AS n FROM file WHERE ${src.sql}`, ...src.params);
+      const n = Number(longest?.n ?? 0);
+      if (n === 0) return 0;
+      const grow = Buffer.byteLength(to, 'utf8') - Buffer.byteLength(from, 'utf8');
+      if (n + grow > this.maxKeyLength) {
+        throw new MogError('key_too_long', `renaming "${from}" to "${to}" makes a key of ${n + grow} bytes; this database holds at most ${this.maxKeyLength}`);
+      }
+      const r = await q.run(`UPDATE file SET dkey = CONCAT(${p}, SUBSTRING(dkey, ?)) WHERE ${src.sql}`, this.fileKey.bind(to), cut, ...src.params);
+      return r.affectedRows;
     });
   }
 
@@ -285,6 +322,7 @@ async function removeFile(q: Q, fid: number, now: number): Promise<void> {
   await q.run('DELETE FROM tempfile WHERE fid = ?', fid);
   await q.run('DELETE FROM checksum WHERE fid = ?', fid);
   await q.run('DELETE FROM mogfs_file_attr WHERE fid = ?', fid);
+  await q.run('DELETE FROM mogfs_file_xattr WHERE fid = ?', fid);
   await q.run(
     'INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?) ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry))',
     fid, now,

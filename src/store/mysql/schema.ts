@@ -129,6 +129,12 @@ const TABLES: Record<string, string> = {
     uid INT UNSIGNED,
     gid INT UNSIGNED,
     symlink VARBINARY(4096)) ${OPTS}`,
+  // Ours: extended attributes (user.*) set through the bridge, keyed by fid and name.
+  mogfs_file_xattr: `CREATE TABLE IF NOT EXISTS mogfs_file_xattr (
+    fid BIGINT UNSIGNED NOT NULL,
+    name VARBINARY(255) NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (fid, name)) ${OPTS}`,
   // Ours: which replication jobs a tracker is running now (see replicate.ts), so
   // a re-queue while a copy runs waits for it instead of starting a second copy.
   mogfs_replicate_claim: `CREATE TABLE IF NOT EXISTS mogfs_replicate_claim (

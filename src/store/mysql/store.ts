@@ -99,7 +99,10 @@ export class MysqlStore implements MetadataStore {
   getFileByKey(dmid: number, dkey: string): Promise<FileRow | null> { return this.f.getFileByKey(dmid, dkey); }
   commitFile(c: CommitFile): Promise<{ replacedFid: number | null }> { return this.f.commitFile(c, c.now ?? unixNow()); }
   deleteFile(fid: number, now?: number): Promise<void> { return this.f.deleteFile(fid, now ?? unixNow()); }
-  renameFile(dmid: number, from: string, to: string): Promise<void> { return this.f.renameFile(dmid, from, to); }
+  renameFile(dmid: number, from: string, to: string, opts: { replace?: boolean; now?: number } = {}): Promise<number | null> {
+    return this.f.renameFile(dmid, from, to, opts.replace === true, opts.now ?? unixNow());
+  }
+  renamePrefix(dmid: number, from: string, to: string): Promise<number> { return this.f.renamePrefix(dmid, from, to); }
   updateFileClass(fid: number, classid: number): Promise<void> { return this.f.updateFileClass(fid, classid); }
   listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]> {
     return this.f.listKeys(dmid, prefix, after, limit);
@@ -154,4 +157,6 @@ export class MysqlStore implements MetadataStore {
   setFileAttrs(fid: number, attrs: Partial<FileAttrs>): Promise<boolean> { return this.a.setFileAttrs(fid, attrs); }
   getFileAttrs(fid: number): Promise<FileAttrs | null> { return this.a.getFileAttrs(fid); }
   getFilesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]> { return this.a.filesWithAttrs(dmid, keys); }
+  setFileXattr(fid: number, name: string, value: Buffer | null): Promise<boolean> { return this.a.setFileXattr(fid, name, value); }
+  getFileXattrs(fid: number): Promise<Map<string, Buffer> | null> { return this.a.getFileXattrs(fid); }
 }

@@ -3,8 +3,9 @@
  * file_on and checksum. Every multi-row change is one immediate transaction.
  */
 import { MogError } from '../../protocol';
-import { checkKeyLength, compareKeys, nextPrefix } from '../keys';
+import { checkKeyLength, checkPrefixRename, compareKeys, nextPrefix } from '../keys';
 import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '../types';
+import { ATTR_COLUMNS, attrValues } from '../attrs';
 import { isUniqueViolation, SqliteDb } from './db';
 
 const FILE_COLS = 'fid, dmid, dkey, length, classid, devcount';
@@ -99,6 +100,9 @@ export class SqliteFiles {
       }
       for (const devid of f.devids) this.db.run('INSERT OR IGNORE INTO file_on (fid, devid) VALUES (?, ?)', f.fid, devid);
       if (f.checksum) this.setChecksum(f.fid, f.checksum);
+      if (f.attrs) {
+        this.db.run(`INSERT INTO mogfs_file_attr (fid, ${ATTR_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?)`, f.fid, ...attrValues(f.attrs));
+      }
       if (f.replicateNexttry !== undefined) this.enqueueReplicate(f.fid, null, f.replicateNexttry);
       return { replacedFid };
     });
@@ -110,6 +114,7 @@ export class SqliteFiles {
     this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
     this.db.run('DELETE FROM checksum WHERE fid = ?', fid);
     this.db.run('DELETE FROM mogfs_file_attr WHERE fid = ?', fid);
+    this.db.run('DELETE FROM mogfs_file_xattr WHERE fid = ?', fid);
     this.db.run(
       `INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?)
        ON CONFLICT (fid) DO UPDATE SET nexttry = MIN(nexttry, excluded.nexttry)`,
@@ -131,14 +136,39 @@ export class SqliteFiles {
     );
   }
 
-  renameFile(dmid: number, from: string, to: string): void {
+  renameFile(dmid: number, from: string, to: string, replace: boolean, now: number): number | null {
     checkKeyLength(to, this.maxKeyLength());
-    this.db.tx(() => {
+    return this.db.tx(() => {
       const src = this.db.get<{ fid: number }>('SELECT fid FROM file WHERE dmid = ? AND dkey = ?', dmid, from);
       if (!src) throw new MogError('unknown_key', `key "${from}" does not exist in this domain`);
       const dst = this.db.get<{ fid: number }>('SELECT fid FROM file WHERE dmid = ? AND dkey = ?', dmid, to);
-      if (dst && dst.fid !== src.fid) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
+      if (dst?.fid === src.fid) return null;
+      if (dst && !replace) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
+      if (dst) this.removeFile(dst.fid, now);
       this.db.run('UPDATE file SET dkey = ? WHERE fid = ?', to, src.fid);
+      return dst ? dst.fid : null;
+    });
+  }
+
+  /** One transaction; keys are few per directory on SQLite's scale, so rows are renamed one by one. */
+  renamePrefix(dmid: number, from: string, to: string): number {
+    checkPrefixRename(from, to);
+    const fromEnd = nextPrefix(from);
+    const toEnd = nextPrefix(to);
+    return this.db.tx(() => {
+      const taken = this.db.get<{ dkey: string }>(
+        `SELECT dkey FROM file WHERE dmid = ? AND dkey >= ?${toEnd === null ? '' : ' AND dkey < ?'} LIMIT 1`,
+        ...[dmid, to, ...(toEnd === null ? [] : [toEnd])],
+      );
+      if (taken) throw new MogError('key_exists', `key "${taken.dkey}" already starts with "${to}"; move or delete it first`);
+      const rows = this.db.all<{ fid: number; dkey: string }>(
+        `SELECT fid, dkey FROM file WHERE dmid = ? AND dkey >= ?${fromEnd === null ? '' : ' AND dkey < ?'}`,
+        ...[dmid, from, ...(fromEnd === null ? [] : [fromEnd])],
+      );
+      const max = this.maxKeyLength();
+      for (const r of rows) checkKeyLength(to + r.dkey.slice(from.length), max);
+      for (const r of rows) this.db.run('UPDATE file SET dkey = ? WHERE fid = ?', to + r.dkey.slice(from.length), r.fid);
+      return rows.length;
     });
   }
 

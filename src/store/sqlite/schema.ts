@@ -144,6 +144,14 @@ const TABLES: Record<string, string[]> = {
       gid INTEGER,
       symlink TEXT)`,
   ],
+  // Ours: extended attributes (user.*) set through the bridge, keyed by fid and name.
+  mogfs_file_xattr: [
+    `CREATE TABLE mogfs_file_xattr (
+      fid INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      value BLOB NOT NULL,
+      PRIMARY KEY (fid, name))`,
+  ],
   // Ours: which replication jobs a tracker is running now (see replicate.ts), so
   // a re-queue while a copy runs waits for it instead of starting a second copy.
   mogfs_replicate_claim: [

@@ -99,7 +99,10 @@ export class SqliteStore implements MetadataStore {
     return this.f.commitFile(c, c.now ?? unixNow());
   }
   async deleteFile(fid: number, now?: number): Promise<void> { this.f.deleteFile(fid, now ?? unixNow()); }
-  async renameFile(dmid: number, from: string, to: string): Promise<void> { this.f.renameFile(dmid, from, to); }
+  async renameFile(dmid: number, from: string, to: string, opts: { replace?: boolean; now?: number } = {}): Promise<number | null> {
+    return this.f.renameFile(dmid, from, to, opts.replace === true, opts.now ?? unixNow());
+  }
+  async renamePrefix(dmid: number, from: string, to: string): Promise<number> { return this.f.renamePrefix(dmid, from, to); }
   async updateFileClass(fid: number, classid: number): Promise<void> { this.f.updateFileClass(fid, classid); }
   async listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]> {
     return this.f.listKeys(dmid, prefix, after, limit);
@@ -152,4 +155,6 @@ export class SqliteStore implements MetadataStore {
   async setFileAttrs(fid: number, attrs: Partial<FileAttrs>): Promise<boolean> { return this.a.setFileAttrs(fid, attrs); }
   async getFileAttrs(fid: number): Promise<FileAttrs | null> { return this.a.getFileAttrs(fid); }
   async getFilesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]> { return this.a.filesWithAttrs(dmid, keys); }
+  async setFileXattr(fid: number, name: string, value: Buffer | null): Promise<boolean> { return this.a.setFileXattr(fid, name, value); }
+  async getFileXattrs(fid: number): Promise<Map<string, Buffer> | null> { return this.a.getFileXattrs(fid); }
 }

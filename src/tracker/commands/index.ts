@@ -10,6 +10,7 @@ import * as listing from './listing';
 import * as misc from './misc';
 import * as paths from './paths';
 import * as settings from './settings';
+import * as tree from './tree';
 import * as upload from './upload';
 import type { Handler } from './types';
 
@@ -59,9 +60,13 @@ export const commands: Readonly<Record<string, Handler>> = Object.freeze({
   do_monitor_round: misc.do_monitor_round,
   replicate_now: misc.replicate_now,
   ...misc.jobCommands,
-  ...attrs.commands, // our extensions: mogfs_set_attrs, mogfs_get_attrs, mogfs_list_files
+  // Our extensions, all named mogfs_*: attributes, listings and renames for the bridge.
+  ...attrs.commands,
+  ...tree.commands,
 });
 
-export function findCommand(name: string): Handler | undefined {
+/** The handler for a wire command; with `extensions` off, our mogfs_* commands are unknown, as on a stock tracker. */
+export function findCommand(name: string, extensions = true): Handler | undefined {
+  if (!extensions && name.startsWith('mogfs_')) return undefined;
   return Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
 }

@@ -10,6 +10,7 @@ import type { Checksum } from '../../store';
 import { fileSize, md5Of } from '../httpfile';
 import { newFileCandidates, pickDestinations } from '../select';
 import { mogErr } from './errors';
+import { attrsFromArgs, hasAttrs } from './attrargs';
 import { checkDomain, classById, classByName, deviceWithHost, HASHTYPE_BY_NAME, HASHTYPE_NAME, int, putUrl, truthy } from './lookup';
 import { unixNow } from '../../common/time';
 import type { Handler, ReplyArgs } from './types';
@@ -93,6 +94,9 @@ export const create_close: Handler = async ({ ctx }, args) => {
   const devid = int(args.devid);
   const path = args.path;
   const checksum = truthy(args.checksum) ? parseChecksum(args.checksum) : undefined;
+  // Our extension: the new file's attributes, stored in the same transaction (a stock tracker ignores them).
+  const attrs = ctx.config.extensions ? attrsFromArgs(args, 'mogfs_') : {};
+  const extensionAttrs = hasAttrs(attrs) ? attrs : undefined;
 
   // The path must be the one create_open gave for this fid and device.
   const dh = deviceWithHost(layout, devid);
@@ -160,6 +164,7 @@ export const create_close: Handler = async ({ ctx }, args) => {
     classid: trow.classid,
     devids: [devid],
     checksum: keepChecksum,
+    attrs: extensionAttrs,
     // Queued in the same transaction. No second enqueue after it (e.g. to
     // record fromdevid): by then another tracker may have claimed the job,
     // and the upsert would make it due again, so two trackers would copy it.

@@ -1,0 +1,122 @@
+/**
+ * The bridge's tracker extensions, on both engines: mogfs_list_dir (one level,
+ * markers of subdirectories in the same reply, paging), mogfs_rename with
+ * replace, mogfs_rename_dir (atomic, refuses a taken target), extended
+ * attributes, attributes sent with create_close, and the switch that turns
+ * every extension off so the tracker answers as a stock one.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachEngine } from './helpers/engines';
+import { startCluster } from './helpers/cluster';
+import type { Cluster } from './helpers/cluster';
+import { getAttrs, getXattrs, listDir, MogError, renameDir, renameKey, setXattr } from '../src/client';
+import type { DirListEntry } from '../src/client';
+
+const isCode = (code: string) => (e: unknown): boolean => e instanceof MogError && e.code === code;
+
+function show(entries: DirListEntry[]): string[] {
+  return entries.map((e) => (e.type === 'dir' ? `[${e.key}]` : e.type === 'marker' ? `<${e.file.key}>` : e.file.key));
+}
+
+forEachEngine((engine) => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ engine });
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  const put = (key: string, body = key): Promise<unknown> => c.client.storeBuffer(key, Buffer.from(body));
+
+  test('mogfs_list_dir: one level with attributes, subdirectory markers alongside, paging', async () => {
+    for (const k of ['t/a', 't/b/1', 't/b/2', 't/b/.m', 't/c/x/y', 't/d', 't/.m']) await put(k);
+    await c.client.storeBuffer('t/e', Buffer.from('12345'), { attrs: { mtimeSec: 77, mtimeNsec: 5, mode: 0o100600 } });
+    const all = await listDir(c.client, 't/', { marker: '.m' });
+    assert.deepEqual(show(all.entries), ['t/.m', 't/a', '[t/b/]', '<t/b/.m>', '[t/c/]', 't/d', 't/e']);
+    assert.equal(all.nextAfter, null);
+    const e = all.entries.find((x) => x.type === 'file' && x.file.key === 't/e');
+    assert.ok(e && e.type === 'file');
+    assert.equal(e.file.length, 5);
+    assert.deepEqual(e.file.attrs, { mtimeSec: 77, mtimeNsec: 5, mode: 0o100600 });
+
+    const pages: string[][] = [];
+    let after: string | undefined;
+    for (;;) {
+      const p = await listDir(c.client, 't/', { after, limit: 2, marker: '.m' });
+      if (p.entries.length > 0) pages.push(show(p.entries));
+      if (p.nextAfter === null) break;
+      after = p.nextAfter;
+    }
+    assert.deepEqual(pages, [['t/.m', 't/a'], ['[t/b/]', '<t/b/.m>', '[t/c/]'], ['t/d', 't/e']]);
+    assert.deepEqual(show((await listDir(c.client, 'nothing/')).entries), []);
+    await assert.rejects(listDir(c.client, 't/', { marker: 'a/b' }), isCode('bad_params'));
+  });
+
+  test('mogfs_rename replaces the target in one step and queues the old file for deletion', async () => {
+    await put('r/src', 'new');
+    await put('r/dst', 'old');
+    const old = await c.client.fileInfo('r/dst');
+    await assert.rejects(renameKey(c.client, 'r/src', 'r/dst'), isCode('key_exists'));
+    await renameKey(c.client, 'r/src', 'r/dst', { replace: true });
+    assert.equal((await c.client.getBuffer('r/dst')).toString(), 'new');
+    await assert.rejects(c.client.fileInfo('r/src'), isCode('unknown_key'));
+    assert.equal(await c.store.getFile(old.fid), null);
+    await c.waitFor('the replaced file deleted from its devices', async () => (await c.store.fileDevids(old.fid)).length === 0);
+    await assert.rejects(renameKey(c.client, 'r/none', 'r/x', { replace: true }), isCode('unknown_key'));
+  });
+
+  test('mogfs_rename_dir moves a whole prefix atomically and refuses a taken target', async () => {
+    for (const k of ['m/from/a', 'm/from/b/c', 'm/from/b/d', 'm/fromage']) await put(k);
+    await put('m/taken/x');
+    await assert.rejects(renameDir(c.client, 'm/from/', 'm/taken/'), isCode('key_exists'));
+    await assert.rejects(renameDir(c.client, 'm/from/', 'm/from/sub/'), isCode('bad_params'));
+    assert.equal(await renameDir(c.client, 'm/from/', 'm/to/'), 3);
+    assert.deepEqual((await c.client.listKeys('m/')).keys, ['m/fromage', 'm/taken/x', 'm/to/a', 'm/to/b/c', 'm/to/b/d']);
+    assert.equal((await c.client.getBuffer('m/to/b/c')).toString(), 'm/from/b/c');
+    assert.equal(await renameDir(c.client, 'm/none/', 'm/other/'), 0);
+    const long = 'm/' + 'x'.repeat(1020) + '/';
+    await assert.rejects(renameDir(c.client, 'm/to/', long), isCode('key_too_long'));
+    assert.deepEqual((await c.client.listKeys('m/to/')).keys, ['m/to/a', 'm/to/b/c', 'm/to/b/d'], 'nothing moved');
+  });
+
+  test('extended attributes: set, replace, remove, binary values, gone with the file', async () => {
+    const r = await c.client.storeBuffer('x/f', Buffer.from('data'));
+    const bin = Buffer.from([0, 1, 2, 255, 254, 43, 47, 61]);
+    assert.equal(await setXattr(c.client, 'x/f', 'user.one', Buffer.from('first')), true);
+    assert.equal(await setXattr(c.client, 'x/f', 'user.bin', bin, { fid: r.fid }), true);
+    assert.equal(await setXattr(c.client, 'x/f', 'user.one', Buffer.from('second')), true);
+    assert.deepEqual(await getXattrs(c.client, 'x/f'), new Map([['user.bin', bin], ['user.one', Buffer.from('second')]]));
+    assert.equal((await getAttrs(c.client, 'x/f')).xattrs, 2);
+    assert.equal(await setXattr(c.client, 'x/f', 'user.one', null), true);
+    assert.deepEqual([...(await getXattrs(c.client, 'x/f')).keys()], ['user.bin']);
+    await assert.rejects(setXattr(c.client, 'x/f', 'user.big', Buffer.alloc(40_000)), isCode('bad_params'));
+    await assert.rejects(setXattr(c.client, 'x/f', 'user.x', Buffer.from('v'), { fid: r.fid + 1 }), isCode('fid_mismatch'));
+    await c.client.delete('x/f');
+    assert.equal(await c.store.getFileXattrs(r.fid), null);
+    await c.client.storeBuffer('x/f', Buffer.from('again'));
+    assert.deepEqual(await getXattrs(c.client, 'x/f'), new Map(), 'a new file under the old key has none');
+  });
+
+  test('create_close stores attributes with the file; bad ones are refused', async () => {
+    await c.client.storeBuffer('a/link', Buffer.alloc(0), { attrs: { mode: 0o120777, symlink: '../target', uid: 7, gid: 8 } });
+    assert.deepEqual((await getAttrs(c.client, 'a/link')).attrs, { mode: 0o120777, symlink: '../target', uid: 7, gid: 8 });
+    await assert.rejects(c.client.storeBuffer('a/bad', Buffer.from('x'), { attrs: { mtimeSec: -5 } }), isCode('bad_params'));
+  });
+});
+
+test('with extensions off the tracker answers as a stock one', async () => {
+  const c = await startCluster({ tracker: { extensions: false } });
+  try {
+    await c.client.storeBuffer('k', Buffer.from('v'), { attrs: { mtimeSec: 5, mode: 0o100644 } });
+    for (const cmd of ['mogfs_list_dir', 'mogfs_rename', 'mogfs_rename_dir', 'mogfs_get_attrs', 'mogfs_set_xattr']) {
+      await assert.rejects(c.client.tracker.call(cmd, { domain: 'default', key: 'k' }), isCode('unknown_command'), cmd);
+    }
+    assert.deepEqual((await getAttrs(c.client, 'k')).attrs, {}, 'create_close ignored the attributes');
+    const fid = (await c.client.fileInfo('k')).fid;
+    assert.deepEqual(await c.store.getFileAttrs(fid), { mtimeSec: null, mtimeNsec: null, mode: null, uid: null, gid: null, symlink: null });
+  } finally {
+    await c.stop();
+  }
+});
