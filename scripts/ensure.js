@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Gets a fresh checkout ready for `npm start`, `npm test` or `npm run bench`,
 // using only Node built-ins: Debian packages (when root on Debian), `npm ci`
-// when node_modules is missing or stale, then the TypeScript build.
+// when node_modules is missing or stale, the patched FUSE binding
+// (scripts/build-fuse.js, a no-op when current), then the TypeScript build.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -11,13 +12,13 @@ const root = path.resolve(__dirname, '..');
 const mode = process.argv[2] || 'start';
 const inCI = process.env.CI === 'true' || process.env.CI === '1';
 
-// What each mode needs from Debian. FUSE and litmus belong to later parts of
-// the product but are cheap to have; MariaDB is the production store and is
-// tested for real.
+// What each mode needs from Debian. MariaDB is the production store and is
+// tested for real; fuse/libfuse2 mount, and libfuse-dev/pkg-config build the
+// patched fuse-native binding against them; litmus belongs to a later part.
 const PACKAGES = {
-  start: ['fuse', 'libfuse2'],
-  test: ['mariadb-server', 'fuse', 'libfuse2', 'litmus', 'rsync'],
-  bench: ['mariadb-server', 'fuse', 'libfuse2'],
+  start: ['fuse', 'libfuse2', 'libfuse-dev', 'pkg-config'],
+  test: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'litmus', 'rsync'],
+  bench: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config'],
 };
 
 function run(cmd, args, opts = {}) {
@@ -66,6 +67,16 @@ function ensureNodeModules() {
   }
 }
 
+// Runs every time, so a node_modules that was already current still gets the
+// build; build-fuse.js skips when its stamp matches, and exits 0 (1 under CI)
+// when this machine cannot build it.
+function buildFuse() {
+  if (!run(process.execPath, [path.join(__dirname, 'build-fuse.js')])) {
+    console.error('ensure: building the patched FUSE binding failed');
+    process.exit(1);
+  }
+}
+
 function build() {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!run(process.execPath, [tsc, '-p', 'tsconfig.json'])) {
@@ -76,4 +87,5 @@ function build() {
 
 ensureDebianPackages();
 ensureNodeModules();
+buildFuse();
 build();

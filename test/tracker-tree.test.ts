@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { forEachEngine } from './helpers/engines';
 import { startCluster } from './helpers/cluster';
 import type { Cluster } from './helpers/cluster';
-import { getAttrs, getXattrs, listDir, MogError, renameDir, renameKey, setXattr } from '../src/client';
+import { getAttrs, getXattrs, listDir, lookupKey, MogError, renameDir, renameKey, setXattr } from '../src/client';
 import type { DirListEntry } from '../src/client';
 
 const isCode = (code: string) => (e: unknown): boolean => e instanceof MogError && e.code === code;
@@ -52,6 +52,22 @@ forEachEngine((engine) => {
     assert.deepEqual(pages, [['t/.m', 't/a'], ['[t/b/]', '<t/b/.m>', '[t/c/]'], ['t/d', 't/e']]);
     assert.deepEqual(show((await listDir(c.client, 'nothing/')).entries), []);
     await assert.rejects(listDir(c.client, 't/', { marker: 'a/b' }), isCode('bad_params'));
+  });
+
+  test('mogfs_lookup: file, directory and marker in one reply', async () => {
+    await put('l/both');
+    await put('l/both/inner');
+    await c.client.storeBuffer('l/both/.m', Buffer.alloc(0), { attrs: { mode: 0o40700, mtimeSec: 9 } });
+    await put('l/file');
+    const both = await lookupKey(c.client, 'l/both', '.m');
+    assert.equal(both.file?.key, 'l/both');
+    assert.equal(both.dir, true);
+    assert.deepEqual(both.marker?.attrs, { mode: 0o40700, mtimeSec: 9, mtimeNsec: 0 });
+    const file = await lookupKey(c.client, 'l/file', '.m');
+    assert.deepEqual([file.file?.length, file.dir, file.marker], [6, false, null]);
+    const none = await lookupKey(c.client, 'l/none');
+    assert.deepEqual(none, { file: null, dir: false, marker: null });
+    assert.equal((await lookupKey(c.client, 'l')).dir, true);
   });
 
   test('mogfs_rename replaces the target in one step and queues the old file for deletion', async () => {
@@ -110,7 +126,7 @@ test('with extensions off the tracker answers as a stock one', async () => {
   const c = await startCluster({ tracker: { extensions: false } });
   try {
     await c.client.storeBuffer('k', Buffer.from('v'), { attrs: { mtimeSec: 5, mode: 0o100644 } });
-    for (const cmd of ['mogfs_list_dir', 'mogfs_rename', 'mogfs_rename_dir', 'mogfs_get_attrs', 'mogfs_set_xattr']) {
+    for (const cmd of ['mogfs_list_dir', 'mogfs_lookup', 'mogfs_rename', 'mogfs_rename_dir', 'mogfs_get_attrs', 'mogfs_set_xattr']) {
       await assert.rejects(c.client.tracker.call(cmd, { domain: 'default', key: 'k' }), isCode('unknown_command'), cmd);
     }
     assert.deepEqual((await getAttrs(c.client, 'k')).attrs, {}, 'create_close ignored the attributes');

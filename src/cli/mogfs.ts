@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { up } from './up';
 import { registerTools } from './tools';
+import { registerMount } from './mount';
 
 export function main(argv: string[]): void {
   const program = new Command('mogfs').description('MogileFS in TypeScript: cluster, tools and folders');
@@ -20,6 +21,7 @@ export function main(argv: string[]): void {
       await up(o);
     });
   registerTools(program);
+  registerMount(program);
   program.parseAsync(argv).catch((e: unknown) => {
     console.error(`mogfs: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);

@@ -19,7 +19,7 @@ import type { FileAttrs } from './attrs';
 import { openRead } from './download';
 import type {
   MogileFSOptions, StoreOptions, StoreStreamOptions, StoreResult, GetPathsOptions, GetOptions,
-  FileInfo, KeyListing, FidInfo,
+  FileInfo, KeyListing, FidInfo, ByteRange,
 } from './types';
 
 /** The tracker's list_keys maximum page. */
@@ -97,6 +97,16 @@ export class MogileFS {
       throw new MogError('no_paths', `key "${key}" has no readable copy right now: check its devices with file_info and mogadm`);
     }
     return openRead(this.dispatcher, paths, opts.range);
+  }
+
+  /**
+   * Read from paths a caller already has (from getPaths), failing over
+   * between them as get() does: a reader that keeps its paths reads the same
+   * fid even if the key is replaced meanwhile.
+   */
+  getFromPaths(paths: string[], range?: ByteRange): Promise<Readable> {
+    if (paths.length === 0) throw new MogError('no_paths', 'no paths to read from');
+    return openRead(this.dispatcher, paths, range);
   }
 
   async getBuffer(key: string, opts: GetOptions = {}): Promise<Buffer> {
@@ -280,7 +290,8 @@ export async function listFids(tracker: TrackerClient, from: number, count = 100
 }
 
 /** create_close's extension arguments for the new file's attributes. */
-function attrArgs(a: FileAttrs | undefined): CallArgs {
+function attrArgs(given: FileAttrs | (() => FileAttrs) | undefined): CallArgs {
+  const a = typeof given === 'function' ? given() : given;
   if (!a) return {};
   return {
     mogfs_mtime_sec: a.mtimeSec,

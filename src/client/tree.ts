@@ -47,6 +47,23 @@ export async function listDir(
   return { entries, nextAfter: r.next_after ? r.next_after : null };
 }
 
+/** What a key names: a file, a directory (keys below `key/`), and that directory's marker file. */
+export interface KeyLookup {
+  file: FileEntry | null;
+  dir: boolean;
+  marker: FileEntry | null;
+}
+
+/** One round trip for what `key` names (MogError unknown_command from a stock tracker). */
+export async function lookupKey(mogc: MogileFS, key: string, marker?: string): Promise<KeyLookup> {
+  const r = await mogc.tracker.call('mogfs_lookup', { domain: mogc.domain, key, marker }, { idempotent: true });
+  return {
+    file: r.file === '1' ? entryFrom(r, 'file_') : null,
+    dir: r.dir === '1',
+    marker: r.marker === '1' ? entryFrom(r, 'marker_') : null,
+  };
+}
+
 /** rename; with `replace`, an existing `to` is replaced in the same transaction (POSIX rename). */
 export async function renameKey(mogc: MogileFS, from: string, to: string, opts: { replace?: boolean } = {}): Promise<void> {
   await mogc.tracker.call('mogfs_rename', { domain: mogc.domain, from_key: from, to_key: to, replace: opts.replace ? 1 : undefined });

@@ -29,9 +29,11 @@ export interface StoreOptions {
   checksumVerify?: boolean;
   /**
    * Attributes to keep with the new file (our tracker's extension, sent with
-   * create_close and stored in the same transaction; a stock tracker ignores them).
+   * create_close and stored in the same transaction; a stock tracker ignores
+   * them). A function is called when create_close is sent, after the upload:
+   * a writer still changing them while the bytes stream gives the final ones.
    */
-  attrs?: FileAttrs;
+  attrs?: FileAttrs | (() => FileAttrs);
 }
 
 export interface StoreStreamOptions extends StoreOptions {

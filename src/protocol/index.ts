@@ -2,3 +2,4 @@
 // Shared by the tracker (server side) and the client (client side).
 export * from './codec';
 export * from './errors';
+export * from './limits';

@@ -26,9 +26,7 @@ export interface FileWithAttrs extends FileRow {
   xattrCount: number;
 }
 
-/** Longest extended attribute name (Linux's XATTR_NAME_MAX) and value we keep, in bytes; a value must fit a 64 KiB request line base64-encoded. */
-export const XATTR_NAME_MAX = 255;
-export const XATTR_SIZE_MAX = 32768;
+export { XATTR_NAME_MAX, XATTR_SIZE_MAX } from '../protocol/limits';
 
 export const NO_ATTRS: Readonly<FileAttrs> = Object.freeze({
   mtimeSec: null, mtimeNsec: null, mode: null, uid: null, gid: null, symlink: null,

@@ -10,6 +10,10 @@
  *       each subdirectory listed is sent too (`entry_N_type=marker`), so a
  *       directory's own attributes come in the same round trip.
  *       -> entry_count, entry_N_*, next_after ('' after the last page)
+ *   mogfs_lookup     domain key [marker]
+ *       What a path names, in one round trip: the file `key` (file=1 and
+ *       its fields as file_*), whether keys exist under `key/` (dir=1), and
+ *       with `marker=NAME` the file `key/NAME` (marker=1, fields marker_*).
  *   mogfs_rename     domain from_key to_key [replace]
  *       rename; with replace=1 an existing to_key is replaced atomically.
  *   mogfs_rename_dir domain from_prefix to_prefix
@@ -67,6 +71,27 @@ export const mogfs_list_dir: Handler = async ({ ctx }, args) => {
   return out;
 };
 
+export const mogfs_lookup: Handler = async ({ ctx }, args) => {
+  const layout = await ctx.layout();
+  const dom = checkDomain(layout, args);
+  const key = args.key;
+  if (!key) throw mogErr('no_key');
+  const marker = args.marker ?? '';
+  if (marker.includes('/')) throw mogErr('bad_params', 'marker must be a single name, without "/"');
+  const markerKey = `${key}/${marker}`;
+  const [rows, below] = await Promise.all([
+    ctx.store.getFilesWithAttrs(dom.dmid, marker === '' ? [key] : [key, markerKey]),
+    ctx.store.listKeys(dom.dmid, `${key}/`, null, 1),
+  ]);
+  const out: ReplyArgs = { file: 0, dir: below.length > 0 ? 1 : 0, marker: 0 };
+  for (const r of rows) {
+    const which = r.dkey === key ? 'file' : 'marker';
+    out[which] = 1;
+    putFile(out, `${which}_`, layout, r);
+  }
+  return out;
+};
+
 export const mogfs_rename: Handler = async ({ ctx }, args) => {
   const dom = checkDomain(await ctx.layout(), args);
   const from = args.from_key;
@@ -87,4 +112,4 @@ export const mogfs_rename_dir: Handler = async ({ ctx }, args) => {
   return { count };
 };
 
-export const commands: Readonly<Record<string, Handler>> = { mogfs_list_dir, mogfs_rename, mogfs_rename_dir };
+export const commands: Readonly<Record<string, Handler>> = { mogfs_list_dir, mogfs_lookup, mogfs_rename, mogfs_rename_dir };
