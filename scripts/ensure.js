@@ -17,8 +17,8 @@ const inCI = process.env.CI === 'true' || process.env.CI === '1';
 // patched fuse-native binding against them; litmus belongs to a later part.
 const PACKAGES = {
   start: ['fuse', 'libfuse2', 'libfuse-dev', 'pkg-config'],
-  test: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'litmus', 'rsync'],
-  bench: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config'],
+  test: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'litmus', 'rsync', 'attr'],
+  bench: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'rsync', 'rclone'],
 };
 
 function run(cmd, args, opts = {}) {

@@ -4,19 +4,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../src/client';
 import { canListen, freePort, freePortPair } from './helpers/ports';
+import { mountSkipReason } from './helpers/mount';
 
 const mogfs = path.resolve(__dirname, '..', 'src', 'cli', 'mogfs.js');
 
 interface Up { proc: ChildProcess; out: () => string }
 
-function startUp(data: string, trackerPort: number, storagePort: number): Promise<Up> {
+function startUp(data: string, trackerPort: number, storagePort: number, mountDir?: string): Promise<Up> {
+  const mountArgs = mountDir ? ['--mount-dir', mountDir] : ['--no-mount'];
   const proc = spawn(process.execPath, [mogfs, 'up', '--data', data, '--tracker-port', String(trackerPort),
-    '--storage-port', String(storagePort), '--no-mount'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--storage-port', String(storagePort), ...mountArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -87,6 +89,30 @@ test('mogfs up: a taken tracker port is a clear error and a non-zero exit', asyn
     assert.equal(await canListen('127.0.0.1', storagePort), true, 'storage node left running after a failed start');
   } finally {
     blocker.close();
+    await rm(data, { recursive: true, force: true });
+  }
+});
+
+test('mogfs up mounts every domain under the mount dir, says so in its ready line, and unmounts on Ctrl-C', async (t) => {
+  const skip = await mountSkipReason();
+  if (skip) return t.skip(skip);
+  const data = await mkdtemp(path.join(os.tmpdir(), 'mogfs-up-'));
+  const mnt = path.join(data, 'mnt');
+  const trackerPort = await freePort();
+  const storagePort = await freePortPair();
+  let up: Up | null = await startUp(data, trackerPort, storagePort, mnt);
+  try {
+    assert.match(up.out(), new RegExp(`every domain as a folder under ${mnt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.deepEqual(await readdir(mnt), ['default']);
+    await writeFile(path.join(mnt, 'default', 'hello.txt'), 'through the mount');
+    const client = new MogileFS({ trackers: [`127.0.0.1:${trackerPort}`], domain: 'default' });
+    assert.equal((await client.getBuffer('hello.txt')).toString(), 'through the mount');
+    await client.close();
+    assert.equal(await interrupt(up.proc), 0);
+    up = null;
+    assert.doesNotMatch(await readFile('/proc/mounts', 'utf8'), new RegExp(` ${mnt} `), 'the mount is gone after Ctrl-C');
+  } finally {
+    if (up) await interrupt(up.proc);
     await rm(data, { recursive: true, force: true });
   }
 });

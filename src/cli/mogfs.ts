@@ -17,7 +17,8 @@ export function main(argv: string[]): void {
     .option('--storage-port <n>', 'storage node HTTP port (side channel on n+1)', (v) => parsePort(v), 7500)
     .addOption(new Option('--db <dsn>', 'metadata store: sqlite, or mysql://user:pass@host:port/db').default('sqlite'))
     .option('--no-mount', 'do not mount the FUSE folder')
-    .action(async (o: { data: string; trackerPort: number; storagePort: number; db: string; mount: boolean }) => {
+    .option('--mount-dir <dir>', 'where every domain is mounted as a folder', './mount')
+    .action(async (o: { data: string; trackerPort: number; storagePort: number; db: string; mount: boolean; mountDir: string }) => {
       await up(o);
     });
   registerTools(program);

@@ -59,7 +59,9 @@ export function registerMount(program: Command): void {
       prefix: flags.prefix,
       spoolDir: flags.spoolDir,
       spoolLimitBytes: flags.spoolLimit ? parseSize(flags.spoolLimit) : 0,
-      cacheMs: cacheSeconds * 1000,
+      // The kernel caches too, in front of ours: each gets half, so a change
+      // made elsewhere shows within --cache-time, not twice that.
+      cacheMs: (cacheSeconds * 1000) / 2,
       readOnly: flags.readOnly,
       defaultClass: flags.class,
       log,
@@ -67,7 +69,7 @@ export function registerMount(program: Command): void {
     let mounted;
     try {
       mounted = await mountVfs({
-        mountpoint, vfs: opened.vfs, log, cacheSeconds, readOnly: flags.readOnly, allowOther: flags.allowOther,
+        mountpoint, vfs: opened.vfs, log, cacheSeconds: cacheSeconds / 2, readOnly: flags.readOnly, allowOther: flags.allowOther,
         fsname: `mogfs:${flags.domain ?? 'all'}${flags.prefix ? `/${flags.prefix}` : ''}`,
       });
     } catch (e) {

@@ -3,12 +3,16 @@
  * tracker and two storage nodes (on 127.0.0.1 and 127.0.0.2, since the
  * original schema wants one IP per host) as child processes over DATA,
  * registers hosts and devices, makes domain `default` (class `default`,
- * mindevcount 2), and prints `ready` once every device is writable.
+ * mindevcount 2), and prints `ready` once every device is writable. Where
+ * FUSE is usable it then mounts every domain as a folder under the mount
+ * directory (a `mogfs mount` child process: the process serving a mount must
+ * not be the one that starts and stops the others), and says why when not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TrackerClient } from '../client';
+import { fuseProblem } from '../fuse';
 import { isMogError } from '../protocol';
 
 export interface UpOptions {
@@ -17,6 +21,8 @@ export interface UpOptions {
   storagePort: number;
   db: string;
   mount: boolean;
+  /** Where the FUSE mount goes (default ./mount). */
+  mountDir?: string;
 }
 
 interface StorageSpec { hostname: string; ip: string; devids: number[] }
@@ -37,13 +43,17 @@ export async function up(opts: UpOptions): Promise<void> {
 
   const stopAll = async (code: number): Promise<never> => {
     stopping = true;
-    await Promise.all(children.map(({ proc }) => stopChild(proc)));
+    // The mount first: it uploads what is still being written while the cluster is still up.
+    const mounter = children.find((c) => c.name === 'mount');
+    if (mounter) await stopChild(mounter.proc, 30_000);
+    await Promise.all(children.filter((c) => c !== mounter).map(({ proc }) => stopChild(proc)));
     process.exit(code);
   };
   process.on('SIGINT', () => { console.log('mogfs: stopping'); void stopAll(0); });
   process.on('SIGTERM', () => { void stopAll(0); });
 
-  const launch = async (name: string, script: string, args: string[]): Promise<void> => {
+  // `fatal`: when this child dies, stop everything (the mount is not: the cluster runs on without it).
+  const launch = async (name: string, script: string, args: string[], fatal = true): Promise<ChildProcess> => {
     const log = await open(path.join(logs, `${name}.log`), 'a');
     // MOGFS_PROFILE_DIR: write a V8 CPU profile of each daemon there (for benchmarks).
     const prof = process.env.MOGFS_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MOGFS_PROFILE_DIR}`] : [];
@@ -57,9 +67,10 @@ export async function up(opts: UpOptions): Promise<void> {
       const logFile = path.join(logs, `${name}.log`);
       void lastLines(logFile, 5).then((tail) => {
         console.error(`mogfs: ${name} exited (${sig ?? code}); last lines of ${logFile}:\n${tail}`);
-        return stopAll(1);
+        return fatal ? stopAll(1) : undefined;
       });
     });
+    return proc;
   };
 
   const dsn = opts.db === 'sqlite' ? `sqlite:${path.join(data, 'mogilefs.sqlite')}` : opts.db;
@@ -86,7 +97,37 @@ export async function up(opts: UpOptions): Promise<void> {
     return stopAll(1);
   }
   client.close();
-  console.log(`mogfs ready: tracker ${tracker}, storage nodes ${STORAGE.map((s) => `${s.ip}:${opts.storagePort}`).join(' ')}, domain default, data ${data} (Ctrl-C stops)`);
+  let mounted = '';
+  if (opts.mount) {
+    const where = path.resolve(opts.mountDir ?? 'mount');
+    const problem = await fuseProblem();
+    if (problem) {
+      console.log(`mogfs: no FUSE mount: ${problem}; everything else runs`);
+    } else {
+      const proc = await launch('mount', 'mogfs.js', [
+        'mount', '--trackers', tracker, '--spool-dir', path.join(data, 'spool'), where,
+      ], false);
+      try {
+        await waitForMount(proc, path.join(logs, 'mount.log'));
+        mounted = `, every domain as a folder under ${where}`;
+      } catch (e) {
+        console.log(`mogfs: no FUSE mount: ${(e as Error).message}; everything else runs`);
+        await stopChild(proc);
+      }
+    }
+  }
+  console.log(`mogfs ready: tracker ${tracker}, storage nodes ${STORAGE.map((s) => `${s.ip}:${opts.storagePort}`).join(' ')}, domain default${mounted}, data ${data} (Ctrl-C stops)`);
+}
+
+/** Resolves once the mount process has said it is mounted (its stdout goes to its log file). */
+async function waitForMount(proc: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the mount process exited; see ${logFile}`);
+    if ((await readFile(logFile, 'utf8').catch(() => '')).includes('mogfs mounted')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the mount did not come up in 30 s; see ${logFile}`);
 }
 
 async function register(client: TrackerClient, storagePort: number): Promise<void> {
@@ -142,10 +183,10 @@ async function lastLines(file: string, n: number): Promise<string> {
   return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
 }
 
-function stopChild(proc: ChildProcess): Promise<void> {
+function stopChild(proc: ChildProcess, graceMs = 5000): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
     proc.once('exit', () => { clearTimeout(t); resolve(); });
     proc.kill('SIGTERM');
   });

@@ -107,7 +107,7 @@ async function virtualXattr(v: DomainView, node: Node, name: string): Promise<Bu
   }
   const entry = node.open?.base ?? node.entry;
   if (what === 'key') return Buffer.from(node.key);
-  if (what === 'class') return Buffer.from(node.open?.cls ?? entry?.class ?? 'default');
+  if (what === 'class') return Buffer.from(node.open?.cls || entry?.class || 'default');
   if (!entry) fail('ENODATA', `${name}: the file is not uploaded yet`);
   if (what === 'fid') return Buffer.from(String(entry.fid));
   if (what === 'paths') return Buffer.from((await v.keyspace.paths(node.key)).join('\n'));

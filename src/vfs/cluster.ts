@@ -64,8 +64,12 @@ export class ClusterFs implements Vfs {
   }
 
   private async inDomain(path: string, what: string): Promise<{ fs: DomainFs; sub: string }> {
+    // The top level is checked before the domain exists: creating /name.txt is EPERM, where
+    // asking for a domain of that name first answered ENOENT.
+    const top = await this.route(path, false);
+    if (top.at === 'root' || top.sub === '/') fail('EPERM', `${what}: the top level holds domains only`);
     const r = await this.route(path);
-    if (r.at === 'root' || r.sub === '/') fail('EPERM', `${what}: the top level holds domains only`);
+    if (r.at === 'root') fail('EPERM', `${what}: the top level holds domains only`);
     return r;
   }
 
@@ -112,8 +116,11 @@ export class ClusterFs implements Vfs {
 
   async rename(from: string, to: string): Promise<void> {
     const a = await this.inDomain(from, 'rename');
+    // As in inDomain: a target at the top level is EPERM before any domain lookup (that said ENOENT).
+    const top = await this.route(to, false);
+    if (top.at === 'root' || top.sub === '/') fail('EPERM', 'domains cannot be renamed, and the top level holds domains only');
     const b = await this.route(to, true);
-    if (b.at === 'root' || b.sub === '/') fail('EPERM', 'domains cannot be renamed, and the top level holds domains only');
+    if (b.at === 'root') fail('EPERM', 'the top level holds domains only');
     if (a.fs !== b.fs) fail('EXDEV', 'moving between domains is a copy and a delete');
     return a.fs.rename(a.sub, b.sub);
   }

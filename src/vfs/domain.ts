@@ -58,6 +58,12 @@ export class DomainView {
   readonly fileEnv: OpenFileEnv;
   /** Files open for writing (or being written), by key. */
   readonly openFiles = new Map<string, OpenFile>();
+  /**
+   * Read-only handles on stored files: tree.ts moves their key with a
+   * rename, so each reads the file it opened; a commit (handles.ts) points
+   * them at the new content.
+   */
+  readonly readers = new Set<{ key: string; entry: FileEntry | null; reader: { close(): void } | null }>();
   private readonly listings: TtlCache<string, DirContent>;
   private readonly lookups: TtlCache<string, KeyLookup>;
 
@@ -221,7 +227,11 @@ export class DomainView {
    */
   async keepDir(prefix: string): Promise<void> {
     if (prefix === this.base) return;
-    const ref = this.parse('/' + prefix.slice(this.base.length, -1));
+    // The ref is built from the key's segments, not parsed from them as a path: a
+    // segment that shows escaped ('', '.', '..', '%%x', over 255 bytes) is no path
+    // component, and parsing it failed (ENOENT after the change was already made)
+    // or named another directory (`a//` read as `a`).
+    const ref: PathRef = { segments: prefix.slice(this.base.length, -1).split('/'), partial: null, partialComponents: [], fileForm: false };
     const node = await this.node(ref).catch(() => null);
     if (node?.kind === 'dir' && node.marker) return;
     if (!(await this.isEmpty(prefix))) return;

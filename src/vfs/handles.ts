@@ -46,7 +46,13 @@ export class Handles {
     if (node.kind !== 'file') fail('EISDIR', `${path} is a directory`);
     const writable = (flags & O_ACCMODE) !== O_RDONLY;
     if (!writable) {
-      return this.add({ view: v, key: node.key, file: node.open, writable, entry: node.open?.base ?? node.entry, reader: null });
+      const h: Handle = { view: v, key: node.key, file: node.open, writable, entry: node.open?.base ?? node.entry, reader: null };
+      // Its key is moved along when the file is renamed (tree.ts): it finds the
+      // replicas by key at its first read, and a rename before that made the
+      // read fail (ENOENT), or, after a rename onto the name (libfuse moves an
+      // open file being replaced or unlinked to .fuse_hidden*), read the other file.
+      if (!node.open) v.readers.add(h);
+      return this.add(h);
     }
     v.checkWritable();
     const of = node.open ?? v.openFile(node.key, node.entry);
@@ -57,11 +63,23 @@ export class Handles {
 
   async read(fh: number, len: number, pos: number): Promise<Buffer> {
     const h = this.get(fh);
+    const of = h.file ? null : h.view.openFiles.get(h.key);
+    if (of && !of.unlinked) {
+      // A read-only handle on a stored file that has since been opened for
+      // writing reads what is written, as a handle on the same inode would:
+      // it shares the file's state from now on (which also follows renames).
+      of.refs++;
+      h.file = of;
+      h.view.readers.delete(h);
+      h.reader?.close();
+      h.reader = null;
+    }
     if (h.file && (h.file.local || !h.file.base)) return h.file.read(len, pos);
     const entry = h.file?.base ?? h.entry;
     if (!entry) return Buffer.alloc(0);
     if (!h.reader) {
-      const key = h.key;
+      // The shared file's key follows renames (OpenFile.retarget); the handle's own is where it was opened.
+      const key = h.file?.key ?? h.key;
       h.reader = new Reader(h.view.keyspace.client, () => h.view.keyspace.paths(key), entry.length);
     }
     return h.reader.read(len, pos);
@@ -89,6 +107,7 @@ export class Handles {
     const h = this.table.get(fh);
     if (!h) return;
     this.table.delete(fh);
+    h.view.readers.delete(h);
     h.reader?.close();
     const of = h.file;
     if (!of) return;
@@ -146,6 +165,13 @@ async function commit(v: DomainView, of: OpenFile): Promise<void> {
   try {
     const entry = await of.commit();
     if (entry) v.noteFile(of.key, entry);
+    // Read-only handles on the file read the new content from now on, not the replaced fid's replicas.
+    for (const r of v.readers) {
+      if (!entry || r.key !== of.key || r.entry?.fid === entry.fid) continue;
+      r.entry = entry;
+      r.reader?.close();
+      r.reader = null;
+    }
   } catch (e) {
     v.log.warn({ key: of.key, err: (e as Error).message }, 'upload failed');
     // The spool keeps the content; the caller sees EIO (or what the failure maps to, e.g. ENOSPC).

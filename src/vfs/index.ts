@@ -104,6 +104,7 @@ export async function openVfs(opts: VfsOptions): Promise<OpenedVfs> {
       extensions,
       close: async () => {
         await vfs.close().catch(() => undefined);
+        await spool.close();
         for (const c of clients) await c.close();
         tracker.close();
         await dispatcher.close();

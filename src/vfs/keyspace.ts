@@ -112,6 +112,14 @@ export class Keyspace {
 
   /** What `key` names: a file, a directory, and the directory's marker. */
   async lookup(key: string): Promise<KeyLookup> {
+    if (key === '') {
+      // The directory `%%` at the top of a whole-domain mount (keys starting with '/'): no file
+      // can have the empty key, and trackers refuse to look it up (no_key, which was EIO once
+      // the root listing was no longer cached), so ask only what is below it.
+      const below = await this.hasKeysBelow('/');
+      const m = below ? await this.file(`/${MARKER}`) : null;
+      return { file: null, dir: below, marker: m && isMarker(m) ? m : null };
+    }
     if (this.extensions) {
       const r = await lookupKey(this.client, key, MARKER);
       return { ...r, marker: r.marker && isMarker(r.marker) ? r.marker : null };
@@ -139,7 +147,7 @@ export class Keyspace {
       : 'stream' in src ? await this.client.storeStream(key, src.stream, storeOpts)
         : await this.client.storeBuffer(key, src.buffer, storeOpts);
     const attrs = !this.extensions ? {} : typeof opts.attrs === 'function' ? opts.attrs() : opts.attrs;
-    return { key, fid: r.fid, length: r.size, devcount: 1, class: opts.class ?? '', attrs, xattrs: 0 };
+    return { key, fid: r.fid, length: r.size, devcount: 1, class: opts.class || 'default', attrs, xattrs: 0 };
   }
 
   async remove(key: string): Promise<void> {

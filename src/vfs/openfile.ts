@@ -1,18 +1,17 @@
 /**
  * A file open for writing (or written) through the view, shared by every
- * handle on its path: its content lives in a spool file on local disk; an
- * existing file's content is copied there on the first change (copy on
- * write), so writes at any offset, truncates and appends work. commit()
- * uploads the spool as a new fid with the file's attributes (create_open,
- * PUT, create_close: three round trips) and is what flush, fsync and close
- * run; its failure is the caller's error, and the spool stays until an upload
- * has succeeded.
+ * handle on its path: its content lives locally (content.ts: in memory while
+ * small, else in a spool file); an existing file's content is copied there on
+ * the first change (copy on write), so writes at any offset, truncates and
+ * appends work. commit() uploads it as a new fid with the file's attributes
+ * (create_open, PUT, create_close: three round trips) and is what flush,
+ * fsync and close run; its failure is the caller's error, and the local copy
+ * stays until an upload has succeeded.
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import type { FileAttrs, FileEntry } from '../client';
+import { FileContent, MEM_FILE_MAX, MemContent } from './content';
+import type { Content } from './content';
 import type { Logger } from '../common/log';
 import { fail } from './errors';
 import type { Keyspace } from './keyspace';
@@ -41,10 +40,11 @@ export class OpenFile {
   cls: string | undefined;
   /** Extended attributes set or removed (null) while the content is not uploaded yet. */
   readonly pendingXattrs = new Map<string, Buffer | null>();
-  private spoolPath: string | null = null;
-  private fh: FileHandle | null = null;
+  /** The file's bytes, once loaded (or started empty); null while the stored copy is all there is. */
+  private content: Content | null = null;
   private length: number;
-  private loaded = false;
+  /** Every write so far continued where the last ended, from 0 (a streamer may follow it). */
+  private sequential = true;
   private contentDirty: boolean;
   private attrsDirty = false;
   private loading: Promise<void> | null = null;
@@ -58,7 +58,6 @@ export class OpenFile {
       this.attrs = { mode: S_IFREG | ((createMode ?? d.fileMode) & 0o7777), uid: d.uid, gid: d.gid, mtimeSec: now.sec, mtimeNsec: now.nsec };
       this.cls = env.defaultClass;
       this.length = 0;
-      this.loaded = false;
       this.contentDirty = true; // a new file exists once committed, even empty
     } else {
       const s = fileStat(base, d);
@@ -74,9 +73,9 @@ export class OpenFile {
     return this.length;
   }
 
-  /** Whether reads come from the spool (the stored copy is not what the file holds now, or not yet read). */
+  /** Whether reads come from the local copy (the stored one is not what the file holds now). */
   get local(): boolean {
-    return this.loaded;
+    return this.content !== null;
   }
 
   get dirty(): boolean {
@@ -92,37 +91,47 @@ export class OpenFile {
     if (this.unlinked && this.refs === 0) fail('EBADF', 'the file was removed');
     await this.ensureLoaded();
     const end = pos + buf.length;
-    if (end > this.length) this.env.spool.grow(end - this.length);
-    const { bytesWritten } = await (this.fh as FileHandle).write(buf, 0, buf.length, pos);
-    if (end > this.length) this.length = end;
-    this.streamer?.wrote(pos, bytesWritten, this.length);
+    await this.room(end);
+    if (pos !== this.length) this.sequential = false;
+    const n = await (this.content as Content).write(buf, pos);
+    this.length = (this.content as Content).size;
+    this.streamer?.wrote(pos, n, this.length);
     this.touched();
-    return bytesWritten;
+    return n;
   }
 
   async read(len: number, pos: number): Promise<Buffer> {
     await this.ensureLoaded();
-    const n = Math.max(0, Math.min(len, this.length - pos));
-    if (n === 0) return Buffer.alloc(0);
-    const buf = Buffer.allocUnsafe(n);
-    const { bytesRead } = await (this.fh as FileHandle).read(buf, 0, n, pos);
-    return buf.subarray(0, bytesRead);
+    return (this.content as Content).read(len, pos);
   }
 
   async truncate(size: number): Promise<void> {
-    if (size === 0 && !this.loaded && !this.loading) {
+    if (size === 0 && !this.content && !this.loading) {
       // Nothing of the old content survives: no need to fetch it.
-      await this.startSpool();
+      this.start(new MemContent(this.env.spool));
     } else {
       await this.ensureLoaded();
     }
     if (size !== this.length) {
-      this.env.spool.grow(size - this.length);
-      await (this.fh as FileHandle).truncate(size);
+      await this.room(size);
+      await (this.content as Content).truncate(size);
       this.streamer?.truncated(size);
+      if (size !== this.length) this.sequential = this.sequential && size > this.length;
       this.length = size;
     }
     this.touched();
+  }
+
+  /** Makes sure the content can hold `end` bytes: a small file that outgrows memory moves to the spool. */
+  private async room(end: number): Promise<void> {
+    const c = this.content;
+    if (!(c instanceof MemContent) || c.fits(end)) return;
+    const bytes = c.bytes();
+    const file = await FileContent.create(this.env.spool, bytes);
+    await c.close(null);
+    this.content = file;
+    // A file written in order so far can stream from here on.
+    if (this.sequential && !this.streamer) this.streamer = Streamer.maybe(this.env, this, this.length);
   }
 
   /** Attribute changes (chmod, chown, utimens, symlink target): stored with the next commit. */
@@ -139,21 +148,15 @@ export class OpenFile {
     return run;
   }
 
-  /** Releases the spool. A file still dirty here could not be uploaded: its spool file is kept in failed/. */
+  /** Releases the local copy. A file still dirty here could not be uploaded: its bytes are kept in the spool's failed/. */
   async close(): Promise<void> {
     this.streamer?.abort();
     this.streamer = null;
-    await this.fh?.close().catch(() => undefined);
-    this.fh = null;
-    if (this.spoolPath === null) return;
-    const p = this.spoolPath;
-    this.spoolPath = null;
-    if (this.contentDirty && !this.unlinked) {
-      const kept = await this.env.spool.keepFailed(p, this.length, this.key);
-      this.env.log.error({ key: this.key, kept }, 'upload never succeeded; the written content is kept in the spool');
-    } else {
-      await this.env.spool.remove(p, this.length);
-    }
+    const c = this.content;
+    this.content = null;
+    if (!c) return;
+    const kept = await c.close(this.contentDirty && !this.unlinked ? this.key : null);
+    if (kept) this.env.log.error({ key: this.key, kept }, 'upload never succeeded; the written content is kept in the spool');
   }
 
   private async commitNow(): Promise<FileEntry | null> {
@@ -179,7 +182,7 @@ export class OpenFile {
       });
       this.streamer = null;
     }
-    entry ??= await this.env.keyspace.store(this.key, { path: this.spoolPath as string }, { class: this.cls, attrs });
+    entry ??= await this.env.keyspace.store(this.key, (this.content as Content).source(), { class: this.cls, attrs });
     this.contentDirty = false;
     this.attrsDirty = false;
     for (const [name, value] of this.pendingXattrs) {
@@ -218,23 +221,16 @@ export class OpenFile {
     this.streamer = null;
   }
 
-  private async startSpool(): Promise<void> {
-    if (this.fh) {
-      await this.fh.truncate(0);
-    } else {
-      const s = await this.env.spool.create();
-      this.spoolPath = s.path;
-      this.fh = s.fh;
-    }
-    this.env.spool.grow(-this.length);
+  /** Starts the local copy empty (a new file, or one truncated to nothing). */
+  private start(c: Content): void {
+    this.content = c;
     this.length = 0;
-    this.loaded = true;
-    this.streamer = Streamer.maybe(this.env, this);
+    this.sequential = true;
   }
 
-  /** The spool holds the file's whole current content (copied from the storage nodes once, if it had any). */
+  /** The local copy holds the file's whole current content (read from the storage nodes once, if it had any). */
   private ensureLoaded(): Promise<void> {
-    if (this.loaded) return Promise.resolve();
+    if (this.content) return Promise.resolve();
     this.loading ??= this.load().catch((e: unknown) => {
       this.loading = null;
       throw e;
@@ -245,27 +241,28 @@ export class OpenFile {
   private async load(): Promise<void> {
     const base = this.base;
     if (base === null || base.length === 0) {
-      await this.startSpool();
+      this.start(new MemContent(this.env.spool));
       return;
     }
-    const s = await this.env.spool.create();
-    this.spoolPath = s.path;
-    this.fh = s.fh;
-    this.env.spool.grow(base.length);
-    const out = createWriteStream('', { fd: s.fh.fd, autoClose: false, start: 0 });
+    const mem = new MemContent(this.env.spool);
+    const c: Content = base.length <= MEM_FILE_MAX && mem.fits(base.length) ? mem : await FileContent.create(this.env.spool);
+    let at = 0;
     try {
-      await pipeline(await this.env.keyspace.read(this.key, 0), out);
-    } finally {
-      if (!out.closed) {
-        out.destroy();
-        await once(out, 'close').catch(() => undefined);
+      for await (const chunk of await this.env.keyspace.read(this.key, 0)) {
+        const buf = chunk as Buffer;
+        if (c instanceof MemContent && !c.fits(at + buf.length)) throw new Error(`${this.key} is longer than it was said to be`);
+        at += await c.write(buf, at);
       }
+    } catch (e) {
+      await c.close(null);
+      throw e;
     }
-    this.loaded = true;
+    this.content = c;
+    this.sequential = false;
   }
 
-  /** The local spool file's path while it exists (the streamer reads what has been written from it). */
+  /** The spool file while the content is on disk (the streamer reads what has been written from it). */
   get spoolFile(): FileHandle | null {
-    return this.fh;
+    return this.content?.file ?? null;
   }
 }

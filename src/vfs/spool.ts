@@ -4,19 +4,39 @@
  * bytes it holds against a limit (0 = only the disk's), and keeps a file
  * whose upload failed in `failed/` rather than deleting the only copy.
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from './errors';
 
+/** Small files being written are kept in memory up to this much in all (content.ts). */
+export const MEM_TOTAL_MAX = 64 * 1024 * 1024;
+
 export class Spool {
   private seq = 0;
   private used = 0;
+  private memory = 0;
 
-  constructor(readonly dir: string, readonly limitBytes: number) {}
+  constructor(readonly dir: string, readonly limitBytes: number, readonly memoryLimit = MEM_TOTAL_MAX) {}
+
+  /** Reserves memory for a small file's bytes; false when the budget is spent (the file goes to disk). */
+  reserveMemory(n: number): boolean {
+    if (this.memory + n > this.memoryLimit) return false;
+    this.memory += n;
+    return true;
+  }
+
+  releaseMemory(n: number): void {
+    this.memory = Math.max(0, this.memory - n);
+  }
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+  }
+
+  /** Removes the spool directory when nothing is left in it (a failed/ subdirectory keeps it). */
+  async close(): Promise<void> {
+    await rmdir(this.dir).catch(() => undefined);
   }
 
   /** A new empty spool file. */
@@ -46,10 +66,22 @@ export class Spool {
   /** Keeps a file that could not be uploaded, named after its key; returns where it went. */
   async keepFailed(p: string, size: number, key: string): Promise<string> {
     this.grow(-size);
-    const failed = path.join(this.dir, 'failed');
-    await mkdir(failed, { recursive: true });
-    const dest = path.join(failed, `${Date.now()}-${encodeURIComponent(key).slice(0, 200)}`);
+    const dest = await this.failedPath(key);
     await rename(p, dest);
     return dest;
+  }
+
+  /** The same for a small file that was held in memory. */
+  async keepFailedBytes(bytes: Buffer, key: string): Promise<string> {
+    const dest = await this.failedPath(key);
+    await writeFile(dest, bytes, { mode: 0o600 });
+    return dest;
+  }
+
+  private async failedPath(key: string): Promise<string> {
+    const failed = path.join(this.dir, 'failed');
+    await mkdir(failed, { recursive: true });
+    // <time><sequence>-<key>: unique, in time order, and the key readable.
+    return path.join(failed, `${Date.now()}${String(++this.seq % 10000).padStart(4, '0')}-${encodeURIComponent(key).slice(0, 200)}`);
   }
 }

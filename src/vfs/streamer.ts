@@ -35,9 +35,11 @@ export class Streamer {
 
   private constructor(private readonly keyspace: Keyspace, private readonly file: StreamerFile) {}
 
-  /** A streamer for a file that starts empty. */
-  static maybe(env: { keyspace: Keyspace }, file: StreamerFile): Streamer {
-    return new Streamer(env.keyspace, file);
+  /** A streamer for a file whose first `written` bytes are in its spool file, written in order. */
+  static maybe(env: { keyspace: Keyspace }, file: StreamerFile, written: number): Streamer {
+    const s = new Streamer(env.keyspace, file);
+    s.available = written;
+    return s;
   }
 
   wrote(pos: number, n: number, length: number): void {

@@ -90,6 +90,7 @@ export async function rename(v: DomainView, from: string, to: string): Promise<v
     of.retarget(toKey + '/' + key.slice(src.prefix.length));
     v.openFiles.set(of.key, of);
   }
+  for (const r of v.readers) if (r.key.startsWith(src.prefix)) r.key = toKey + '/' + r.key.slice(src.prefix.length);
   v.forgetTree(src.prefix);
   v.forgetTree(`${toKey}/`);
   await v.keepDir(parentPrefix(fromKey, v.base));
@@ -113,6 +114,8 @@ async function moveFile(v: DomainView, src: Extract<Node, { kind: 'file' }>, toK
   } else {
     v.openFiles.delete(toKey);
   }
+  // Read-only handles follow the file they opened (domain.ts, readers).
+  for (const r of v.readers) if (r.key === src.key) r.key = toKey;
   v.noteFile(src.key, null);
   v.noteFile(toKey, stored ? { ...stored, key: toKey } as FileEntry : null);
 }

@@ -5,11 +5,13 @@ import { freePort, freePortPair } from '../helpers/ports';
 
 const distRoot = path.resolve(__dirname, '..', '..');
 
-export async function startCluster(db: string, data: string): Promise<{ proc: ChildProcess; tracker: string }> {
+/** With `mountDir`, `mogfs up` also mounts every domain there. */
+export async function startCluster(db: string, data: string, mountDir?: string): Promise<{ proc: ChildProcess; tracker: string }> {
   const trackerPort = await freePort('127.0.0.1');
   const storagePort = await freePortPair();
+  const mount = mountDir ? ['--mount-dir', mountDir] : ['--no-mount'];
   const proc = spawn(process.execPath, [path.join(distRoot, 'src', 'cli', 'mogfs.js'), 'up', '--data', data,
-    '--tracker-port', String(trackerPort), '--storage-port', String(storagePort), '--db', db, '--no-mount'],
+    '--tracker-port', String(trackerPort), '--storage-port', String(storagePort), '--db', db, ...mount],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MOGFS_LOG_LEVEL: process.env.MOGFS_LOG_LEVEL ?? 'warn' } });
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -39,7 +41,8 @@ export async function cpuByProcess(pid: number): Promise<Record<string, number>>
       const cmd = (await readFile(`/proc/${p}/cmdline`, 'utf8')).split('\0');
       const script = cmd.find((a) => a.endsWith('.js')) ?? path.basename(cmd[0]);
       const host = cmd[cmd.indexOf('--httplisten') + 1] ?? '';
-      const name = path.basename(script, '.js') + (script.endsWith('mogstored.js') ? `@${host.split(':')[0]}` : '');
+      const role = path.basename(script, '.js');
+      const name = role + (role === 'mogstored' ? `@${host.split(':')[0]}` : role === 'mogfs' && cmd.includes('mount') ? ' mount' : '');
       return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * tick, name };
     } catch {
       return null;

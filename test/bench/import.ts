@@ -15,7 +15,7 @@ const SIZE = 32 * 1024;
 const PER_DIR = 100;
 const mogfs = path.resolve(__dirname, '..', '..', 'src', 'cli', 'mogfs.js');
 
-async function makeTree(root: string): Promise<void> {
+export async function makeTree(root: string): Promise<void> {
   const body = Buffer.alloc(SIZE);
   for (let i = 0; i < FILES; i++) {
     const dir = path.join(root, `album-${Math.floor(i / PER_DIR) % 10}`, `set-${Math.floor(i / PER_DIR)}`);
@@ -78,7 +78,9 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(`| ${r.what} | ${r.seconds.toFixed(2)} | ${(FILES / r.seconds).toFixed(0)} | ${(mib / r.seconds).toFixed(1)} |`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().then(() => process.exit(0), (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
