@@ -23,9 +23,10 @@ const stampFile = path.join(pkgDir, 'build', 'mogfs-stamp.json');
 // source does not show.
 const RECIPE = 'mogfs-fuse-build-1';
 // src/fuse/binding.ts checks the loaded binding exports this value.
-const PATCH_LEVEL = 1;
+const PATCH_LEVEL = 2;
 
-// Each patch replaces one exact piece of fuse-native 2.2.6's fuse-native.c.
+// Each patch replaces one exact piece of fuse-native 2.2.6's fuse-native.c
+// (every occurrence of it, for those marked `everywhere`).
 const PATCHES = [
   {
     name: 'headers for UTIME_NOW/UTIME_OMIT and clock_gettime',
@@ -117,6 +118,20 @@ const PATCHES = [
 `,
   },
   {
+    // With hard_remove, a file unlinked while open has no path any more:
+    // libfuse then passes NULL to read/write/flush/release/fgetattr... (the
+    // handle is what counts), which napi_create_string_utf8 cannot take.
+    name: 'operations on a file with no path get an empty path',
+    anchor: 'napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH',
+    replace: 'napi_create_string_utf8(env, l->path ? l->path : "", NAPI_AUTO_LENGTH',
+    everywhere: true,
+  },
+  {
+    name: 'flag_nullpath_ok set on fuse_operations',
+    anchor: '  ops.flag_utime_omit_ok = 1;\n',
+    replace: '  ops.flag_utime_omit_ok = 1;\n  ops.flag_nullpath_ok = 1;\n',
+  },
+  {
     name: 'mogfs_patch constant',
     anchor: 'static const uint32_t op_rmdir = 33;\n',
     replace: `static const uint32_t op_rmdir = 33;\nstatic const uint32_t mogfs_patch = ${PATCH_LEVEL};\n`,
@@ -162,6 +177,10 @@ function applyPatches(source) {
     const first = out.indexOf(p.anchor);
     if (first < 0) {
       fail(`patch "${p.name}" cannot be applied: its anchor is missing from fuse-native.c (is fuse-native still 2.2.6?): ${shown(p.anchor)}`);
+    }
+    if (p.everywhere) {
+      out = out.split(p.anchor).join(p.replace);
+      continue;
     }
     if (out.indexOf(p.anchor, first + 1) >= 0) {
       fail(`patch "${p.name}" cannot be applied: its anchor occurs more than once in fuse-native.c: ${shown(p.anchor)}`);

@@ -22,7 +22,7 @@ export const TIME_UNIT_US = true;
 export const UTIME_OMIT_THRESHOLD = 0xffffffff * 2 ** 32;
 
 /** The value of `mogfs_patch` that scripts/build-fuse.js compiles in. */
-export const MOGFS_PATCH_LEVEL = 1;
+export const MOGFS_PATCH_LEVEL = 2;
 
 /** fuse-native copies the mount point and the `-o` string into 1024-byte buffers (NUL included). */
 const MAX_NATIVE_STRING = 1023;
@@ -240,6 +240,19 @@ export function loadFuse(): FuseClass {
         }
         cb(null);
       });
+    }
+
+    // fuse-native answers fgetattr (fstat of an open file) with ops.getattr(path);
+    // a file unlinked while open (hard_remove) has no path, so ops.fgetattr(path, fd)
+    // answers instead when there is one. _op_getattr only reads this.ops.getattr,
+    // so it runs on a stand-in that routes to fgetattr, to reuse its stat encoding.
+    _op_fgetattr(signal: unknown, p: string, fd: number): void {
+      const ops = (this as unknown as { ops: FuseOps }).ops;
+      const base = Base.prototype as unknown as { _op_getattr(this: object, signal: unknown, path: string): void };
+      const fgetattr = ops.fgetattr;
+      if (!fgetattr) return base._op_getattr.call(this, signal, p);
+      const getattr = (q: string, cb: (err: number, st?: FuseStat) => void): void => fgetattr(q, fd, cb);
+      base._op_getattr.call({ ops: { getattr } }, signal, p);
     }
 
     // Replaces fuse-native's option builder, which knows a fixed set of options.

@@ -53,6 +53,7 @@ export function makeOps(vfs: Vfs, Fuse: FuseClass, log: Logger): FuseOps {
 
   return {
     getattr: (path, cb) => run('getattr', path, () => vfs.getattr(path), (err, st) => (err ? cb(err) : cb(0, fuseStat(st as Stat)))),
+    fgetattr: (path, fd, cb) => run('fgetattr', path, () => vfs.fgetattr(fd), (err, st) => (err ? cb(err) : cb(0, fuseStat(st as Stat)))),
     readdir: (path, cb) => run('readdir', path, () => vfs.readdir(path), (err, list) => {
       if (err || !list) return cb(err);
       cb(0, ['.', '..', ...list.map((e) => e.name)]);

@@ -35,7 +35,8 @@ async function changeAttrs(v: DomainView, path: string, change: (cur: Stat) => F
     return;
   }
   const of = node.open;
-  if (of?.uploadPending) {
+  // A file being written keeps the change for its upload; one removed while open keeps it locally.
+  if (of?.uploadPending || of?.unlinked) {
     of.setAttrs(next);
     return;
   }

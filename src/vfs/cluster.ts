@@ -151,6 +151,7 @@ export class ClusterFs implements Vfs {
     return r.fs.removexattr(r.sub, name);
   }
 
+  fgetattr(fh: number): Promise<Stat> { return this.handles.fgetattr(fh); }
   read(fh: number, len: number, pos: number): Promise<Buffer> { return this.handles.read(fh, len, pos); }
   write(fh: number, buf: Buffer, pos: number): Promise<number> { return this.handles.write(fh, buf, pos); }
   ftruncate(fh: number, size: number): Promise<void> { return this.handles.ftruncate(fh, size); }

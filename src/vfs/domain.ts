@@ -41,6 +41,18 @@ export interface DirContent {
   dirs: Map<string, FileEntry | null>;
 }
 
+/** What the view knows of a read-only handle on a stored file (handles.ts owns it). */
+export interface ReadHandle {
+  key: string;
+  entry: FileEntry | null;
+  reader: { close(): void } | null;
+  /** Set once the handle reads a file's local copy instead (detach(), or a writer on the same file). */
+  file: OpenFile | null;
+}
+
+/** An open file unlinked while open keeps a local copy of at most this much for its handles. */
+const DETACH_COPY_MAX = 256 * 1024 * 1024;
+
 export type Node =
   /** A directory (the root too): `prefix` is its listing prefix, '' or ending in '/'. */
   | { kind: 'dir'; prefix: string; marker: FileEntry | null; root: boolean }
@@ -63,7 +75,13 @@ export class DomainView {
    * rename, so each reads the file it opened; a commit (handles.ts) points
    * them at the new content.
    */
-  readonly readers = new Set<{ key: string; entry: FileEntry | null; reader: { close(): void } | null }>();
+  readonly readers = new Set<ReadHandle>();
+  /**
+   * Files removed while open, by the name libfuse hid them under
+   * (`.fuse_hidden*`, see tree.ts): only this mount's handles still use them,
+   * so they live here and nowhere in MogileFS, and no listing shows them.
+   */
+  readonly ghosts = new Map<string, OpenFile>();
   private readonly listings: TtlCache<string, DirContent>;
   private readonly lookups: TtlCache<string, KeyLookup>;
 
@@ -94,6 +112,8 @@ export class DomainView {
       return { kind: 'dir', prefix: this.base, marker: marker && isMarker(marker) ? marker : null, root: true };
     }
     const key = keyOf(this.base, ref);
+    const ghost = this.ghosts.get(key);
+    if (ghost) return { kind: 'file', key, entry: null, open: ghost };
     const last = ref.segments[ref.segments.length - 1];
     const parent = parentPrefix(key, this.base);
     const cached = this.listings.get(parent);
@@ -242,6 +262,36 @@ export class DomainView {
     });
     this.noteDir(prefix, true, marker);
     this.noteEmptyDir(prefix, marker);
+  }
+
+  /**
+   * Before `key` is removed or replaced while handles are open on it: they
+   * keep reading (and writing) what they opened, from a local copy (the
+   * stored copies are deleted soon), and nothing they do is uploaded any more.
+   * A file over DETACH_COPY_MAX is not copied: its handles may fail to read
+   * once the delete worker has removed its replicas.
+   */
+  async detach(key: string): Promise<OpenFile | null> {
+    const readers = [...this.readers].filter((r) => r.key === key && r.file === null);
+    let of = this.openFiles.get(key) ?? null;
+    if (!of && readers.length === 0) return null;
+    of ??= new OpenFile(this.fileEnv, key, readers[0].entry);
+    const size = of.base?.length ?? 0;
+    if (size <= DETACH_COPY_MAX) {
+      await of.keepLocal();
+    } else {
+      this.log.warn({ key, size }, 'a large file removed while open is not copied: its open handles may fail to read it');
+    }
+    for (const r of readers) {
+      r.reader?.close();
+      r.reader = null;
+      r.file = of;
+      of.refs++;
+      this.readers.delete(r);
+    }
+    of.unlinked = true;
+    if (this.openFiles.get(key) === of) this.openFiles.delete(key);
+    return of;
   }
 
   /** The open-file state for `key`, made when absent (from the stored `entry`, or a new file). */

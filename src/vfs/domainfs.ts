@@ -51,6 +51,7 @@ export class DomainFs implements Vfs {
   truncate(path: string, size: number): Promise<void> { return this.handles.truncate(this.view, path, size); }
   create(path: string, mode: number): Promise<number> { return this.handles.create(this.view, path, mode); }
   open(path: string, flags: number): Promise<number> { return this.handles.open(this.view, path, flags); }
+  fgetattr(fh: number): Promise<Stat> { return this.handles.fgetattr(fh); }
   read(fh: number, len: number, pos: number): Promise<Buffer> { return this.handles.read(fh, len, pos); }
   write(fh: number, buf: Buffer, pos: number): Promise<number> { return this.handles.write(fh, buf, pos); }
   ftruncate(fh: number, size: number): Promise<void> { return this.handles.ftruncate(fh, size); }

@@ -12,6 +12,8 @@ import type { DomainView } from './domain';
 import { creatable, keyOf } from './names';
 import type { OpenFile } from './openfile';
 import { Reader } from './reader';
+import { fileStat } from './stat';
+import type { Stat } from './stat';
 import { O_ACCMODE, O_RDONLY, O_TRUNC } from './types';
 
 interface Handle {
@@ -85,6 +87,13 @@ export class Handles {
     return h.reader.read(len, pos);
   }
 
+  async fgetattr(fh: number): Promise<Stat> {
+    const h = this.get(fh);
+    const of = h.file ?? h.view.openFiles.get(h.key);
+    if (of) return of.stat();
+    return fileStat(h.entry as FileEntry, h.view.defaults);
+  }
+
   async write(fh: number, buf: Buffer, pos: number): Promise<number> {
     const h = this.get(fh);
     if (!h.writable || !h.file) fail('EBADF', 'handle not open for writing');
@@ -119,6 +128,7 @@ export class Handles {
       });
     }
     if (h.view.openFiles.get(of.key) === of) h.view.openFiles.delete(of.key);
+    if (h.view.ghosts.get(of.key) === of) h.view.ghosts.delete(of.key);
     await of.close();
   }
 

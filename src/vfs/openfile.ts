@@ -122,6 +122,11 @@ export class OpenFile {
     this.touched();
   }
 
+  /** Copies the stored content here, if it is not yet (the stored copy is about to go). */
+  async keepLocal(): Promise<void> {
+    if (this.base && this.base.length > 0) await this.ensureLoaded();
+  }
+
   /** Makes sure the content can hold `end` bytes: a small file that outgrows memory moves to the spool. */
   private async room(end: number): Promise<void> {
     const c = this.content;

@@ -46,16 +46,14 @@ export async function unlink(v: DomainView, path: string): Promise<void> {
   v.checkWritable();
   const { node } = await v.need(path);
   if (node.kind !== 'file') fail('EISDIR', `${path} is a directory`);
+  if (v.ghosts.delete(node.key)) return; // libfuse removing a hidden open file at its last close
   await dropFile(v, node);
   await v.keepDir(parentPrefix(node.key, v.base));
 }
 
 /** Removes a file: the stored copy, and any upload still pending for it. */
 async function dropFile(v: DomainView, node: Extract<Node, { kind: 'file' }>): Promise<void> {
-  if (node.open) {
-    node.open.unlinked = true;
-    if (v.openFiles.get(node.key) === node.open) v.openFiles.delete(node.key);
-  }
+  await v.detach(node.key);
   if (node.entry || node.open?.base) await v.keyspace.remove(node.key).catch(ignoreGone);
   v.noteFile(node.key, null);
 }
@@ -69,6 +67,10 @@ export async function rename(v: DomainView, from: string, to: string): Promise<v
   if (src.kind === 'cont' || (src.kind === 'dir' && src.root)) fail('EBUSY', `${from} cannot be moved`);
   if (src.kind === 'file') {
     if (src.key === toKey) return;
+    if (HIDDEN.test(tref.segments[tref.segments.length - 1]) && !dst) {
+      await hide(v, src, toKey);
+      return;
+    }
     if (dst && dst.kind !== 'file') fail('EISDIR', `${to} is a directory`);
     await moveFile(v, src, toKey, dst);
     await v.keepDir(parentPrefix(src.key, v.base));
@@ -91,22 +93,51 @@ export async function rename(v: DomainView, from: string, to: string): Promise<v
     v.openFiles.set(of.key, of);
   }
   for (const r of v.readers) if (r.key.startsWith(src.prefix)) r.key = toKey + '/' + r.key.slice(src.prefix.length);
+  // Files removed while open move with their directory too: libfuse finds them by their path in it.
+  for (const [key, of] of [...v.ghosts]) {
+    if (!key.startsWith(src.prefix)) continue;
+    v.ghosts.delete(key);
+    of.retarget(toKey + '/' + key.slice(src.prefix.length));
+    v.ghosts.set(of.key, of);
+  }
   v.forgetTree(src.prefix);
   v.forgetTree(`${toKey}/`);
   await v.keepDir(parentPrefix(fromKey, v.base));
 }
 
+/** The name libfuse gives a file removed (or renamed over) while open, until its last close. */
+const HIDDEN = /^\.fuse_hidden[0-9a-f]{16}$/;
+
+/**
+ * libfuse keeps a file that is removed while open by renaming it to a hidden
+ * name, and removes that at the last close. In MogileFS that would be a key
+ * other clients see; here the file is removed at once, as on a local disk,
+ * and its open handles keep a local copy under the hidden name (a ghost),
+ * which no listing shows and no rmdir counts.
+ */
+async function hide(v: DomainView, src: Extract<Node, { kind: 'file' }>, hiddenKey: string): Promise<void> {
+  const of = await v.detach(src.key);
+  if (!of) {
+    await moveFile(v, src, hiddenKey, null); // nothing open after all: an ordinary rename
+    return;
+  }
+  if (src.entry || of.base) await v.keyspace.remove(src.key).catch(ignoreGone);
+  of.retarget(hiddenKey);
+  v.ghosts.set(hiddenKey, of);
+  v.noteFile(src.key, null);
+  await v.keepDir(parentPrefix(src.key, v.base));
+}
+
 async function moveFile(v: DomainView, src: Extract<Node, { kind: 'file' }>, toKey: string, dst: Node | null): Promise<void> {
   const stored = src.entry ?? src.open?.base ?? null;
+  // What is open under the target name keeps what it opened; the name is ours now.
+  if (dst?.kind === 'file') await v.detach(toKey);
   if (stored) {
     await v.keyspace.rename(src.key, toKey);
   } else if (dst?.kind === 'file' && (dst.entry || dst.open?.base)) {
     // A file not uploaded yet replaces what is there: the old one goes now, as rename(2) says.
     await v.keyspace.remove(toKey).catch(ignoreGone);
   }
-  // Whatever was being written under the target name is replaced too, and must not upload over us.
-  const displaced = v.openFiles.get(toKey);
-  if (displaced && displaced !== src.open) displaced.unlinked = true;
   if (src.open) {
     v.openFiles.delete(src.key);
     src.open.retarget(toKey);

@@ -42,6 +42,8 @@ export interface Vfs {
   create(path: string, mode: number): Promise<number>;
   /** open(2) flags: O_ACCMODE, O_TRUNC, O_APPEND. */
   open(path: string, flags: number): Promise<number>;
+  /** fstat: what the open handle's file is now (also after it was unlinked). */
+  fgetattr(fh: number): Promise<Stat>;
   read(fh: number, len: number, pos: number): Promise<Buffer>;
   write(fh: number, buf: Buffer, pos: number): Promise<number>;
   ftruncate(fh: number, size: number): Promise<void>;
