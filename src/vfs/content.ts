@@ -19,8 +19,6 @@ export interface Content {
   truncate(size: number): Promise<void>;
   /** What an upload reads. */
   source(): { buffer: Buffer } | { path: string };
-  /** The spool file, for the streamer (null in memory). */
-  readonly file: FileHandle | null;
   /** Frees the content; with `failedKey`, keeps it in the spool's failed/ instead and says where. */
   close(failedKey: string | null): Promise<string | null>;
 }
@@ -28,7 +26,6 @@ export interface Content {
 export class MemContent implements Content {
   private buf = Buffer.alloc(0);
   private len = 0;
-  readonly file = null;
 
   constructor(private readonly spool: Spool) {}
 
@@ -86,7 +83,7 @@ export class MemContent implements Content {
 export class FileContent implements Content {
   private len = 0;
 
-  private constructor(private readonly spool: Spool, private readonly path: string, readonly file: FileHandle) {}
+  private constructor(private readonly spool: Spool, private readonly path: string, private readonly file: FileHandle) {}
 
   static async create(spool: Spool, initial?: Buffer): Promise<FileContent> {
     const s = await spool.create();

@@ -8,7 +8,6 @@
  * fsync and close run; its failure is the caller's error, and the local copy
  * stays until an upload has succeeded.
  */
-import type { FileHandle } from 'node:fs/promises';
 import type { FileAttrs, FileEntry } from '../client';
 import { FileContent, MEM_FILE_MAX, MemContent } from './content';
 import type { Content } from './content';
@@ -91,12 +90,13 @@ export class OpenFile {
     if (this.unlinked && this.refs === 0) fail('EBADF', 'the file was removed');
     await this.ensureLoaded();
     const end = pos + buf.length;
-    await this.room(end);
     if (pos !== this.length) this.sequential = false;
+    await this.room(end);
     const n = await (this.content as Content).write(buf, pos);
     this.length = (this.content as Content).size;
-    this.streamer?.wrote(pos, n, this.length);
     this.touched();
+    // Passed on to a running upload; a writer ahead of it waits here.
+    await this.streamer?.wrote(pos, buf.subarray(0, n), this.length);
     return n;
   }
 
@@ -135,8 +135,8 @@ export class OpenFile {
     const file = await FileContent.create(this.env.spool, bytes);
     await c.close(null);
     this.content = file;
-    // A file written in order so far can stream from here on.
-    if (this.sequential && !this.streamer) this.streamer = Streamer.maybe(this.env, this, this.length);
+    // A file written in order so far starts uploading now, and streams from here on.
+    if (this.sequential && !this.streamer) this.streamer = new Streamer(this.env.keyspace, this, bytes);
   }
 
   /** Attribute changes (chmod, chown, utimens, symlink target): stored with the next commit. */
@@ -266,8 +266,4 @@ export class OpenFile {
     this.sequential = false;
   }
 
-  /** The spool file while the content is on disk (the streamer reads what has been written from it). */
-  get spoolFile(): FileHandle | null {
-    return this.content?.file ?? null;
-  }
 }

@@ -1,106 +1,87 @@
 /**
  * Streaming a large file to a storage node while it is being written: once a
- * new file written strictly in order passes STREAM_AFTER bytes, its upload
- * starts, reading the spool just behind the writer, so closing a large file
- * waits only for the tail instead of the whole upload. Any write behind the
- * bytes already sent (or a truncate) abandons the stream, and the commit
- * uploads the spool as usual; so does a stream that failed. The spool stays
- * the copy of record either way.
+ * new file written strictly in order outgrows memory (content.ts), its
+ * upload starts, and every further write is passed on to it as well as to
+ * the spool, so closing a large file waits only for the tail and the bytes
+ * are never read back from disk. A writer faster than the upload waits for
+ * it (at most STREAM_BUFFER bytes in flight). A write behind the bytes
+ * already sent (or a truncate) abandons the stream, and the commit uploads
+ * the spool as usual; so does a stream that failed. The spool stays the copy
+ * of record either way.
  */
 import { Readable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
 import type { FileAttrs, FileEntry } from '../client';
 import type { Keyspace } from './keyspace';
 
-/** Files smaller than this go up in one PUT at close: one round trip, with a known length. */
-export const STREAM_AFTER = 8 * 1024 * 1024;
-const READ_SIZE = 1024 * 1024;
+/** Bytes passed on and not yet taken by the upload, before writers wait. */
+const STREAM_BUFFER = 8 * 1024 * 1024;
 
 interface StreamerFile {
   key: string;
   cls: string | undefined;
-  readonly spoolFile: FileHandle | null;
 }
 
 export class Streamer {
-  /** Bytes written in order from 0, so far. */
+  /** Bytes written in order from 0, so far (all passed to the body). */
   private available = 0;
-  private sent = 0;
-  private done = false;
   private dead = false;
-  private body: Readable | null = null;
-  private upload: Promise<FileEntry> | null = null;
+  private readonly body: Readable;
+  private readonly upload: Promise<FileEntry>;
   private finalAttrs: FileAttrs = {};
-  private reading = false;
+  private waiting: Array<() => void> = [];
 
-  private constructor(private readonly keyspace: Keyspace, private readonly file: StreamerFile) {}
-
-  /** A streamer for a file whose first `written` bytes are in its spool file, written in order. */
-  static maybe(env: { keyspace: Keyspace }, file: StreamerFile, written: number): Streamer {
-    const s = new Streamer(env.keyspace, file);
-    s.available = written;
-    return s;
+  /** Starts the upload of `file` with the `first` bytes it holds (written in order). */
+  constructor(keyspace: Keyspace, file: StreamerFile, first: Buffer) {
+    this.body = new Readable({ highWaterMark: STREAM_BUFFER, read: () => this.wakeWriters() });
+    this.upload = keyspace.store(file.key, { stream: this.body }, { class: file.cls, attrs: () => this.finalAttrs });
+    // Failures surface through finish(); until then nobody waits on this promise.
+    this.upload.catch(() => this.abort());
+    this.available = first.length;
+    if (first.length > 0) this.body.push(Buffer.from(first));
   }
 
-  wrote(pos: number, n: number, length: number): void {
-    if (this.dead) return;
-    if (pos !== this.available || length !== pos + n) {
+  /**
+   * `data` was written at `pos` and the file is now `length` bytes: passed on
+   * when it continues the stream, else the stream is given up. Resolves when
+   * the writer may go on (the upload has room for more).
+   */
+  wrote(pos: number, data: Buffer, length: number): Promise<void> {
+    if (this.dead) return Promise.resolve();
+    if (pos !== this.available || length !== pos + data.length) {
       this.abort();
-      return;
+      return Promise.resolve();
     }
     this.available = length;
-    if (!this.upload && this.available >= STREAM_AFTER) this.start();
-    this.pump();
+    // A copy: the caller's buffer (FUSE's memory) is gone once the write is answered.
+    if (this.body.push(Buffer.from(data))) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   truncated(size: number): void {
     if (size !== this.available) this.abort();
   }
 
-  /** Ends the stream at `length` bytes; resolves to the stored file, or rejects (the caller then uploads the spool). */
+  /** Ends the stream at `length` bytes; resolves to the stored file, null when the stream was given up, or rejects. */
   async finish(length: number, attrs: FileAttrs): Promise<FileEntry | null> {
-    if (this.dead || !this.upload || length !== this.available) {
+    if (this.dead || length !== this.available) {
       this.abort();
       return null;
     }
     this.finalAttrs = attrs;
-    this.done = true;
-    this.pump();
+    this.body.push(null);
     return this.upload;
   }
 
   abort(): void {
     if (this.dead) return;
     this.dead = true;
-    this.body?.destroy(new Error('the file was rewritten out of order; it is uploaded from the spool instead'));
+    this.body.destroy(new Error('the file was rewritten out of order; it is uploaded from the spool instead'));
+    this.wakeWriters();
   }
 
-  private start(): void {
-    this.body = new Readable({ read: () => this.pump() });
-    this.upload = this.keyspace.store(this.file.key, { stream: this.body }, { class: this.file.cls, attrs: () => this.finalAttrs });
-    // Failures surface through finish(); until then nobody waits on this promise.
-    this.upload.catch(() => { this.dead = true; });
-  }
-
-  private pump(): void {
-    const body = this.body;
-    const fh = this.file.spoolFile;
-    if (!body || this.reading || this.dead || body.destroyed || !fh) return;
-    if (this.sent >= this.available) {
-      if (this.done) body.push(null);
-      return;
-    }
-    this.reading = true;
-    const n = Math.min(READ_SIZE, this.available - this.sent);
-    const buf = Buffer.allocUnsafe(n);
-    fh.read(buf, 0, n, this.sent).then(({ bytesRead }) => {
-      this.reading = false;
-      if (this.dead || body.destroyed) return;
-      this.sent += bytesRead;
-      if (body.push(buf.subarray(0, bytesRead))) this.pump();
-    }, (err: Error) => {
-      this.reading = false;
-      body.destroy(err);
-    });
+  private wakeWriters(): void {
+    const w = this.waiting;
+    this.waiting = [];
+    for (const resolve of w) resolve();
   }
 }
