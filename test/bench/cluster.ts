@@ -1,4 +1,4 @@
-/** Starts and stops a real `mogfs up` cluster for the benchmarks. */
+/** Starts and stops a real `mogfs up` cluster for the benchmarks; runs and times commands. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort, freePortPair } from '../helpers/ports';
@@ -66,4 +66,20 @@ export async function machineBusyMs(): Promise<number> {
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
   return busy * 10;
+}
+
+/** Runs a command to completion (a non-zero exit rejects); returns seconds taken and its output. */
+export function timed(cmd: string, args: string[]): Promise<{ seconds: number; out: string }> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOGFS_LOG_LEVEL: 'warn' } });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    p.once('error', reject);
+    p.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${out}`));
+      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, out });
+    });
+  });
 }

@@ -4,11 +4,10 @@
  * `mogfs up` cluster (SQLite) with `mogfs import --jobs 8`; then the
  * re-run, which must send nothing. Part of `npm run bench`.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startCluster, stopCluster } from './cluster';
+import { startCluster, stopCluster, timed } from './cluster';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
@@ -23,22 +22,6 @@ export async function makeTree(root: string): Promise<void> {
     body.writeUInt32LE(i, 0); // distinct contents
     await writeFile(path.join(dir, `img ${i}.jpg`), body);
   }
-}
-
-/** Runs a command to completion; returns seconds taken and its output. */
-function timed(cmd: string, args: string[]): Promise<{ seconds: number; out: string }> {
-  const t0 = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOGFS_LOG_LEVEL: 'warn' } });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    p.once('error', reject);
-    p.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${out}`));
-      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, out });
-    });
-  });
 }
 
 async function main(): Promise<void> {

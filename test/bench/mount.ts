@@ -17,28 +17,13 @@ import { mkdir, mkdtemp, readdir, rm, writeFile, access } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { cpuByProcess, startCluster, stopCluster } from './cluster';
+import { cpuByProcess, startCluster, stopCluster, timed } from './cluster';
 import { makeTree } from './import';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024);
 const LS_KEYS = Number(process.env.BENCH_LS_KEYS ?? 1_000_000);
-
-function timed(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<{ seconds: number; out: string }> {
-  const t0 = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    p.once('error', reject);
-    p.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${out}`));
-      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, out });
-    });
-  });
-}
 
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;

@@ -14,6 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { MogError } from '../../src/client';
 import { fuseProblem } from '../../src/fuse';
 import { cliEnv, MOGFS } from './cli';
 import { inCI } from './engines';
@@ -142,4 +143,15 @@ export async function suite(name: string): Promise<string> {
     } catch { /* next */ }
   }
   throw new Error(`suite ${name} not found (test/suites/${name})`);
+}
+
+/** Resolves true when `lookup` fails with unknown_key (the key is gone), false when it succeeds. */
+export async function keyGone(lookup: Promise<unknown>): Promise<boolean> {
+  try {
+    await lookup;
+    return false;
+  } catch (e) {
+    if (e instanceof MogError && e.code === 'unknown_key') return true;
+    throw e;
+  }
 }
