@@ -15,10 +15,10 @@ const mogfs = path.resolve(__dirname, '..', 'src', 'cli', 'mogfs.js');
 
 interface Up { proc: ChildProcess; out: () => string }
 
-function startUp(data: string, trackerPort: number, storagePort: number, mountDir?: string): Promise<Up> {
+function startUp(data: string, trackerPort: number, storagePort: number, mountDir?: string, env?: NodeJS.ProcessEnv): Promise<Up> {
   const mountArgs = mountDir ? ['--mount-dir', mountDir] : ['--no-mount'];
   const proc = spawn(process.execPath, [mogfs, 'up', '--data', data, '--tracker-port', String(trackerPort),
-    '--storage-port', String(storagePort), ...mountArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--storage-port', String(storagePort), ...mountArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -111,6 +111,29 @@ test('mogfs up mounts every domain under the mount dir, says so in its ready lin
     assert.equal(await interrupt(up.proc), 0);
     up = null;
     assert.doesNotMatch(await readFile('/proc/mounts', 'utf8'), new RegExp(` ${mnt} `), 'the mount is gone after Ctrl-C');
+  } finally {
+    if (up) await interrupt(up.proc);
+    await rm(data, { recursive: true, force: true });
+  }
+});
+
+test('mogfs up where FUSE is unusable says why in one line and runs everything else', async () => {
+  const data = await mkdtemp(path.join(os.tmpdir(), 'mogfs-up-'));
+  const trackerPort = await freePort();
+  const storagePort = await freePortPair();
+  // No fusermount on PATH: one of the reasons a machine cannot mount.
+  let up: Up | null = await startUp(data, trackerPort, storagePort, path.join(data, 'mnt'), { ...process.env, PATH: '/nonexistent' });
+  try {
+    const lines = up.out().split('\n').filter((l) => /FUSE/.test(l));
+    assert.deepEqual(lines, ['mogfs: no FUSE mount: fusermount is not on PATH (apt-get install fuse); everything else runs']);
+    assert.match(up.out(), /mogfs ready: tracker/);
+    assert.doesNotMatch(up.out(), /every domain as a folder/);
+    const client = new MogileFS({ trackers: [`127.0.0.1:${trackerPort}`], domain: 'default' });
+    await client.storeBuffer('still/works.txt', Buffer.from('yes'));
+    assert.equal((await client.getBuffer('still/works.txt')).toString(), 'yes');
+    await client.close();
+    assert.equal(await interrupt(up.proc), 0);
+    up = null;
   } finally {
     if (up) await interrupt(up.proc);
     await rm(data, { recursive: true, force: true });
