@@ -138,3 +138,34 @@ test('clear errors: a mount point in use, an unknown domain, no fusermount', asy
     await fs.rmdir(dir);
   }
 });
+
+test('--allow-other, --spool-limit (ENOSPC past it; what was written stays, as on a full disk), class set through user.mogilefs.class', async (t) => {
+  if (skip) return t.skip(skip);
+  const spool = await fs.mkdtemp(path.join(os.tmpdir(), 'mogfs-spool-test-'));
+  const m = await mount(c.trackers, { domain: 'default', args: ['--allow-other', '--spool-dir', spool, '--spool-limit', '2M'] });
+  try {
+    const line = (await fs.readFile('/proc/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === m.dir) ?? '';
+    assert.match(line, /allow_other/);
+    // Small files live in memory; a larger one goes to the spool, which holds 2 MiB at most.
+    const fh = await fs.open(path.join(m.dir, 'too-big.bin'), 'w');
+    let failed: NodeJS.ErrnoException | null = null;
+    let written = 0;
+    try {
+      for (let i = 0; i < 8; i++) written += (await fh.write(Buffer.alloc(512 * 1024, i), 0, 512 * 1024, i * 512 * 1024)).bytesWritten;
+    } catch (e) {
+      failed = e as NodeJS.ErrnoException;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    assert.equal(failed?.code, 'ENOSPC');
+    assert.ok(written > 0 && written < 4 * 1024 * 1024, `wrote ${written}`);
+    assert.equal((await c.client.fileInfo('too-big.bin')).length, written);
+    await fs.writeFile(path.join(m.dir, 'fits.bin'), Buffer.alloc(100_000, 1));
+    await sh('setfattr', ['-n', 'user.mogilefs.class', '-v', 'solo', path.join(m.dir, 'fits.bin')]);
+    assert.equal((await c.client.fileInfo('fits.bin')).class, 'solo');
+    assert.equal((await sh('getfattr', ['--only-values', '-n', 'user.mogilefs.class', path.join(m.dir, 'fits.bin')])).stdout, 'solo');
+  } finally {
+    await m.stop();
+    await fs.rm(spool, { recursive: true, force: true });
+  }
+});
