@@ -8,6 +8,7 @@ import { MogileFSAdmin } from '../client';
 import { TtlCache } from './cache';
 import { fail, isMog } from './errors';
 import type { DomainFs } from './domainfs';
+import { HandleOps } from './handles';
 import type { Handles } from './handles';
 import { encodeSegment, MARKER, parsePath } from './names';
 import type { Space } from './space';
@@ -17,19 +18,20 @@ import type { DirEntryStat, MtimeChange, StatFs, Vfs } from './types';
 
 type Route = { at: 'root' } | { at: 'domain'; domain: string; fs: DomainFs; sub: string };
 
-export class ClusterFs implements Vfs {
+export class ClusterFs extends HandleOps implements Vfs {
   private readonly domainList: TtlCache<'all', string[]>;
   private readonly byName = new Map<string, DomainFs>();
 
   constructor(
     private readonly admin: MogileFSAdmin,
-    private readonly handles: Handles,
+    handles: Handles,
     private readonly space: Space,
     private readonly defaults: StatDefaults,
     cacheMs: number,
     private readonly makeDomain: (domain: string) => DomainFs,
     private readonly readOnly: boolean,
   ) {
+    super(handles);
     this.domainList = new TtlCache(cacheMs);
   }
 
@@ -151,13 +153,5 @@ export class ClusterFs implements Vfs {
     return r.fs.removexattr(r.sub, name);
   }
 
-  fgetattr(fh: number): Promise<Stat> { return this.handles.fgetattr(fh); }
-  read(fh: number, len: number, pos: number): Promise<Buffer> { return this.handles.read(fh, len, pos); }
-  write(fh: number, buf: Buffer, pos: number): Promise<number> { return this.handles.write(fh, buf, pos); }
-  ftruncate(fh: number, size: number): Promise<void> { return this.handles.ftruncate(fh, size); }
-  flush(fh: number): Promise<void> { return this.handles.flush(fh); }
-  fsync(fh: number): Promise<void> { return this.handles.flush(fh); }
-  release(fh: number): Promise<void> { return this.handles.release(fh); }
   statfs(): Promise<StatFs> { return this.space.statfs(); }
-  close(): Promise<void> { return this.handles.closeAll(); }
 }

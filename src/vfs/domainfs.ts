@@ -5,20 +5,23 @@
 import { fail } from './errors';
 import type { DomainView } from './domain';
 import * as attrs from './attrs';
+import { HandleOps } from './handles';
 import type { Handles } from './handles';
 import type { Space } from './space';
 import type { Stat } from './stat';
 import * as tree from './tree';
 import type { DirEntryStat, MtimeChange, StatFs, Vfs } from './types';
 
-export class DomainFs implements Vfs {
+export class DomainFs extends HandleOps implements Vfs {
   constructor(
     readonly view: DomainView,
-    private readonly handles: Handles,
+    handles: Handles,
     private readonly space: Space,
     private readonly domain: string,
     private readonly defaultClass: string | undefined,
-  ) {}
+  ) {
+    super(handles);
+  }
 
   async getattr(path: string): Promise<Stat> {
     const { node } = await this.view.need(path);
@@ -51,19 +54,7 @@ export class DomainFs implements Vfs {
   truncate(path: string, size: number): Promise<void> { return this.handles.truncate(this.view, path, size); }
   create(path: string, mode: number): Promise<number> { return this.handles.create(this.view, path, mode); }
   open(path: string, flags: number): Promise<number> { return this.handles.open(this.view, path, flags); }
-  fgetattr(fh: number): Promise<Stat> { return this.handles.fgetattr(fh); }
-  read(fh: number, len: number, pos: number): Promise<Buffer> { return this.handles.read(fh, len, pos); }
-  write(fh: number, buf: Buffer, pos: number): Promise<number> { return this.handles.write(fh, buf, pos); }
-  ftruncate(fh: number, size: number): Promise<void> { return this.handles.ftruncate(fh, size); }
-  flush(fh: number): Promise<void> { return this.handles.flush(fh); }
-  fsync(fh: number): Promise<void> { return this.handles.flush(fh); }
-  release(fh: number): Promise<void> { return this.handles.release(fh); }
-
   statfs(): Promise<StatFs> {
     return this.space.statfs(this.domain, this.defaultClass);
-  }
-
-  close(): Promise<void> {
-    return this.handles.closeAll();
   }
 }

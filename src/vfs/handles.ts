@@ -188,3 +188,20 @@ async function commit(v: DomainView, of: OpenFile): Promise<void> {
     throw e;
   }
 }
+
+/**
+ * The handle operations of a Vfs, the same for one domain and for the whole
+ * cluster: a handle knows its domain, so they need no path.
+ */
+export abstract class HandleOps {
+  constructor(protected readonly handles: Handles) {}
+
+  fgetattr(fh: number): Promise<Stat> { return this.handles.fgetattr(fh); }
+  read(fh: number, len: number, pos: number): Promise<Buffer> { return this.handles.read(fh, len, pos); }
+  write(fh: number, buf: Buffer, pos: number): Promise<number> { return this.handles.write(fh, buf, pos); }
+  ftruncate(fh: number, size: number): Promise<void> { return this.handles.ftruncate(fh, size); }
+  flush(fh: number): Promise<void> { return this.handles.flush(fh); }
+  fsync(fh: number): Promise<void> { return this.handles.flush(fh); }
+  release(fh: number): Promise<void> { return this.handles.release(fh); }
+  close(): Promise<void> { return this.handles.closeAll(); }
+}
