@@ -169,3 +169,22 @@ test('--allow-other, --spool-limit (ENOSPC past it; what was written stays, as o
     await fs.rm(spool, { recursive: true, force: true });
   }
 });
+
+test('small files use uploads opened ahead of need, and unmounting gives the unused ones back', async (t) => {
+  if (skip) return t.skip(skip);
+  const opened = async (): Promise<number[]> =>
+    (await c.store.listStaleTempfiles(Math.floor(Date.now() / 1000) + 3600, 1000)).filter((r) => r.dkey === '.mogfs-upload').map((r) => r.fid);
+  // A mount killed earlier in this file could not give its back (the tracker reaps those after its tempfile timeout).
+  const before = new Set(await opened());
+  const pending = async (): Promise<number> => (await opened()).filter((fid) => !before.has(fid)).length;
+  const m = await mount(c.trackers, { domain: 'default' });
+  try {
+    for (let i = 0; i < 4; i++) await fs.writeFile(path.join(m.dir, `ahead-${i}.txt`), `file ${i}`);
+    for (let i = 0; i < 4; i++) assert.equal((await c.client.getBuffer(`ahead-${i}.txt`)).toString(), `file ${i}`);
+    // The later files were stored through uploads opened while the earlier ones were: some are waiting now.
+    await c.waitFor('uploads opened ahead', async () => (await pending()) > 0);
+  } finally {
+    await m.stop();
+  }
+  assert.equal(await pending(), 0, 'the unused uploads were given back at unmount');
+});

@@ -14,6 +14,7 @@ import { TrackerClient } from './tracker';
 import type { CallArgs, CallOptions } from './tracker';
 import { createAgent } from './http';
 import { parseCreateOpen, uploadToDestinations } from './upload';
+import type { Destination } from './upload';
 import type { UploadSource } from './upload';
 import type { FileAttrs } from './attrs';
 import { openRead } from './download';
@@ -21,6 +22,16 @@ import type {
   MogileFSOptions, StoreOptions, StoreStreamOptions, StoreResult, GetPathsOptions, GetOptions,
   FileInfo, KeyListing, FidInfo, ByteRange,
 } from './types';
+
+/** The key an upload opened ahead of need is opened with (create_close gives the real one). */
+const OPEN_AHEAD_KEY = '.mogfs-upload';
+
+/** An upload opened ahead of need: see MogileFS.openUpload. */
+export interface OpenUpload {
+  fid: number;
+  dests: Destination[];
+  class?: string;
+}
 
 /** The tracker's list_keys maximum page. */
 const MAX_LIST = 1000;
@@ -188,24 +199,44 @@ export class MogileFS {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
+  /**
+   * create_open ahead of need: an upload (fid and destinations) that a later
+   * store of any key may use (`upload` in StoreOptions), saving it a round
+   * trip. create_close names the key, on the original tracker too. Give it
+   * back with abandonUpload() when it is not used; the tracker reaps
+   * forgotten ones after its tempfile timeout.
+   */
+  async openUpload(opts: { class?: string } = {}): Promise<OpenUpload> {
+    const r = await this.tracker.call('create_open', {
+      domain: this.domain, key: OPEN_AHEAD_KEY, class: opts.class, fid: 0, multi_dest: 1,
+    });
+    return { ...parseCreateOpen(r), class: opts.class };
+  }
+
+  async abandonUpload(u: OpenUpload): Promise<void> {
+    await this.abandon(u.fid, u.dests[0].devid, u.dests[0].path);
+  }
+
   private async store(key: string, source: UploadSource, opts: StoreOptions): Promise<StoreResult> {
     requireKey(key);
     const size = source.kind === 'buffer' ? source.buf.length : source.size;
-    const open = await this.tracker.call('create_open', {
+    const ahead = opts.upload;
+    const { fid, dests } = ahead ?? parseCreateOpen(await this.tracker.call('create_open', {
       domain: this.domain,
       key,
       class: opts.class,
       fid: 0,
       multi_dest: 1,
       size,
-    });
-    const { fid, dests } = parseCreateOpen(open);
+    }));
     const md5 = Boolean(opts.checksum || opts.checksumVerify);
     let put;
     try {
       put = await uploadToDestinations(this.dispatcher, dests, source, { timeoutMs: this.httpTimeoutMs, md5 });
     } catch (e) {
       await this.abandon(fid, dests[0].devid, dests[0].path);
+      // An upload opened ahead may name devices that have gone since: once more, freshly opened.
+      if (ahead && source.kind !== 'stream') return this.store(key, source, { ...opts, upload: undefined });
       throw e;
     }
     const checksum = put.md5 ? `MD5:${put.md5}` : undefined;

@@ -4,6 +4,7 @@
 export { TrackerClient } from './tracker';
 export type { TrackerClientOptions, CallOptions, CallArgs, ArgValue } from './tracker';
 export { MogileFS } from './files';
+export type { OpenUpload } from './files';
 export { createAgent } from './http';
 export { MogileFSAdmin } from './admin';
 export type { ClassInfo, DomainInfo, HostInfo, DeviceInfo, ClassOptions, HostOptions } from './admin';

@@ -5,6 +5,7 @@
 import type { Dispatcher } from 'undici';
 import type { TrackerClient } from './tracker';
 import type { FileAttrs } from './attrs';
+import type { OpenUpload } from './files';
 
 export interface MogileFSOptions {
   /** "host:port" of each tracker; or pass `tracker` to share one client's connections. */
@@ -34,6 +35,8 @@ export interface StoreOptions {
    * a writer still changing them while the bytes stream gives the final ones.
    */
   attrs?: FileAttrs | (() => FileAttrs);
+  /** An upload opened ahead of need (MogileFS.openUpload), used instead of a create_open; its class wins. */
+  upload?: OpenUpload;
 }
 
 export interface StoreStreamOptions extends StoreOptions {

@@ -64,6 +64,7 @@ export async function openVfs(opts: VfsOptions): Promise<OpenedVfs> {
   const tracker = new TrackerClient({ trackers: opts.trackers, timeoutMs: opts.timeoutMs ?? 10_000 });
   const dispatcher = createAgent(30_000);
   const clients: MogileFS[] = [];
+  const keyspaces: Keyspace[] = [];
   try {
     const extensions = await Keyspace.probe(tracker);
     const spool = new Spool(opts.spoolDir ?? path.join(os.tmpdir(), `mogfs-spool-${process.pid}`), opts.spoolLimitBytes ?? 0);
@@ -82,8 +83,10 @@ export async function openVfs(opts: VfsOptions): Promise<OpenedVfs> {
     const makeDomain = (domain: string, base: string): DomainFs => {
       const client = new MogileFS({ domain, tracker, dispatcher });
       clients.push(client);
+      const keyspace = new Keyspace(client, extensions, opts.log);
+      keyspaces.push(keyspace);
       const view = new DomainView({
-        keyspace: new Keyspace(client, extensions), base, spool, defaults, log: opts.log, cacheMs,
+        keyspace, base, spool, defaults, log: opts.log, cacheMs,
         defaultClass: opts.defaultClass, readOnly: opts.readOnly,
       });
       return new DomainFs(view, handles, space, domain, opts.defaultClass);
@@ -104,6 +107,7 @@ export async function openVfs(opts: VfsOptions): Promise<OpenedVfs> {
       extensions,
       close: async () => {
         await vfs.close().catch(() => undefined);
+        for (const k of keyspaces) await k.close();
         await spool.close();
         for (const c of clients) await c.close();
         tracker.close();

@@ -13,6 +13,8 @@ import type { FileAttrs, FileEntry, KeyLookup, MogileFS, TrackerClient } from '.
 import { isMog } from './errors';
 import { MARKER } from './names';
 import { isDir } from './stat';
+import { UploadPool } from './uploads';
+import type { Logger } from '../common/log';
 
 /** A directory level: the files directly under the prefix, and each subdirectory with its marker, if any. */
 export interface Listing {
@@ -28,7 +30,16 @@ export function isMarker(f: FileEntry): boolean {
 const STOCK_INFO_PARALLEL = 16;
 
 export class Keyspace {
-  constructor(readonly client: MogileFS, readonly extensions: boolean) {}
+  private readonly uploads: UploadPool;
+
+  constructor(readonly client: MogileFS, readonly extensions: boolean, log: Logger) {
+    this.uploads = new UploadPool(client, log);
+  }
+
+  /** Gives back what was opened ahead and not used. */
+  close(): Promise<void> {
+    return this.uploads.close();
+  }
 
   /**
    * Whether the tracker has our extensions: a stock one answers
@@ -142,7 +153,9 @@ export class Keyspace {
     src: { path: string } | { stream: Readable } | { buffer: Buffer },
     opts: { class?: string; attrs: FileAttrs | (() => FileAttrs) },
   ): Promise<FileEntry> {
-    const storeOpts = { class: opts.class, attrs: this.extensions ? opts.attrs : undefined };
+    // A small file of the default class takes an upload opened ahead (uploads.ts).
+    const upload = 'buffer' in src && opts.class === undefined ? this.uploads.take() : undefined;
+    const storeOpts = { class: opts.class, attrs: this.extensions ? opts.attrs : undefined, upload };
     const r = 'path' in src ? await this.client.storeFile(key, src.path, storeOpts)
       : 'stream' in src ? await this.client.storeStream(key, src.stream, storeOpts)
         : await this.client.storeBuffer(key, src.buffer, storeOpts);
