@@ -1,6 +1,6 @@
 /**
- * `mogfs mount` as a sysadmin runs it: a dead mount left by a killed process
- * is cleared on the next start; SIGTERM uploads what is still being written
+ * `mogfs mount` as a sysadmin runs it: a dead mount (and empty spool) left by
+ * a killed process is cleared on the next start; SIGTERM uploads what is still being written
  * and unmounts; --prefix shows (and writes) only keys under the prefix;
  * --read-only refuses writes; --class picks the class of new files; a mount
  * point already mounted, an unknown domain and a missing fusermount are
@@ -54,12 +54,16 @@ test('a mount whose process was killed is cleared on the next start', async (t) 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mogfs-stale-'));
   const first = await mount(c.trackers, { domain: 'default', dir });
   await fs.writeFile(path.join(dir, 'before-kill.txt'), 'kept');
+  const firstSpool = path.join(os.tmpdir(), `mogfs-spool-${first.proc.pid}`);
+  await fs.access(firstSpool);
   first.proc.kill('SIGKILL');
   await new Promise((r) => first.proc.once('exit', r));
   await assert.rejects(fs.readdir(dir), (e: NodeJS.ErrnoException) => e.code === 'ENOTCONN');
   const second = await mount(c.trackers, { domain: 'default', dir });
   try {
     assert.equal(await fs.readFile(path.join(dir, 'before-kill.txt'), 'utf8'), 'kept');
+    // The killed mount's (empty) spool directory is swept too.
+    await assert.rejects(fs.access(firstSpool), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
   } finally {
     await second.stop();
     await first.stop();

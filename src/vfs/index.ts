@@ -11,7 +11,7 @@ import { DomainFs } from './domainfs';
 import { Handles } from './handles';
 import { Keyspace } from './keyspace';
 import { Space } from './space';
-import { Spool } from './spool';
+import { Spool, sweepDeadSpools } from './spool';
 import type { StatDefaults } from './stat';
 import type { Vfs } from './types';
 
@@ -65,10 +65,15 @@ export async function openVfs(opts: VfsOptions): Promise<OpenedVfs> {
   const dispatcher = createAgent(30_000);
   const clients: MogileFS[] = [];
   const keyspaces: Keyspace[] = [];
+  let spool: Spool | null = null;
   try {
     const extensions = await Keyspace.probe(tracker);
-    const spool = new Spool(opts.spoolDir ?? path.join(os.tmpdir(), `mogfs-spool-${process.pid}`), opts.spoolLimitBytes ?? 0);
+    if (!opts.spoolDir) {
+      await sweepDeadSpools(os.tmpdir(), (dir) => opts.log.warn({ dir }, 'a spool left by a mount that was killed still holds files: look in it for content that was never uploaded'));
+    }
+    spool = new Spool(opts.spoolDir ?? path.join(os.tmpdir(), `mogfs-spool-${process.pid}`), opts.spoolLimitBytes ?? 0);
     await spool.init();
+    const theSpool = spool;
     const now = Date.now();
     const defaults: StatDefaults = {
       uid: opts.uid ?? process.getuid?.() ?? 0,
@@ -86,7 +91,7 @@ export async function openVfs(opts: VfsOptions): Promise<OpenedVfs> {
       const keyspace = new Keyspace(client, extensions, opts.log);
       keyspaces.push(keyspace);
       const view = new DomainView({
-        keyspace, base, spool, defaults, log: opts.log, cacheMs,
+        keyspace, base, spool: theSpool, defaults, log: opts.log, cacheMs,
         defaultClass: opts.defaultClass, readOnly: opts.readOnly,
       });
       return new DomainFs(view, handles, space, domain, opts.defaultClass);
@@ -108,13 +113,14 @@ export async function openVfs(opts: VfsOptions): Promise<OpenedVfs> {
       close: async () => {
         await vfs.close().catch(() => undefined);
         for (const k of keyspaces) await k.close();
-        await spool.close();
+        await theSpool.close();
         for (const c of clients) await c.close();
         tracker.close();
         await dispatcher.close();
       },
     };
   } catch (e) {
+    await spool?.close();
     tracker.close();
     await dispatcher.close();
     throw e;

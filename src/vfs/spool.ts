@@ -4,7 +4,7 @@
  * bytes it holds against a limit (0 = only the disk's), and keeps a file
  * whose upload failed in `failed/` rather than deleting the only copy.
  */
-import { mkdir, open, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from './errors';
@@ -83,5 +83,31 @@ export class Spool {
     await mkdir(failed, { recursive: true });
     // <time><sequence>-<key>: unique, in time order, and the key readable.
     return path.join(failed, `${Date.now()}${String(++this.seq % 10000).padStart(4, '0')}-${encodeURIComponent(key).slice(0, 200)}`);
+  }
+}
+
+/**
+ * Removes the default spool directories (`<tmp>/mogfs-spool-<pid>`) of mounts
+ * whose process is gone, when nothing is left in them; one holding files
+ * (failed/ uploads, or the spool of a killed mount) is kept and reported.
+ */
+export async function sweepDeadSpools(tmp: string, warn: (dir: string) => void): Promise<void> {
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^mogfs-spool-(\d+)$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const dir = path.join(tmp, name);
+    await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOTEMPTY') warn(dir);
+    });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
