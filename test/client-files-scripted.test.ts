@@ -297,7 +297,10 @@ describe('MogileFS with a scripted tracker and a real storage node', { timeout: 
     const breaker = http.createServer((req, res) => {
       brokenHits++;
       res.writeHead(200, { 'content-length': String(600_000) });
-      res.write(pattern(600_000, 9).subarray(0, 1000), () => res.destroy());
+      // Cut off only once the client has surely taken the response's start: a
+      // reset that beats it (a loaded machine) makes undici retry the request
+      // itself, and the broken node is asked twice.
+      res.write(pattern(600_000, 9).subarray(0, 1000), () => setTimeout(() => res.destroy(), 50));
     });
     await new Promise<void>((r) => breaker.listen(0, '127.0.0.1', r));
     const breakerUrl = `http://127.0.0.1:${(breaker.address() as net.AddressInfo).port}`;
