@@ -105,7 +105,9 @@ export class ClusterFs extends HandleOps implements Vfs {
     if (this.readOnly) fail('EROFS', 'mounted read-only');
     const v = r.fs.view;
     if (!(await v.isEmpty(''))) fail('ENOTEMPTY', `domain ${r.domain} is not empty`);
-    if ((await v.content('')).own) await v.keyspace.remove(MARKER).catch(() => undefined);
+    await v.keyspace.remove(MARKER).catch((e: unknown) => {
+      if (!isMog(e, 'unknown_key')) throw e;
+    });
     try {
       await this.admin.deleteDomain(r.domain);
     } catch (e) {

@@ -185,10 +185,8 @@ export class DomainView {
 
   /** Whether a directory shows nothing (its marker aside), asked fresh. */
   async isEmpty(prefix: string): Promise<boolean> {
-    const c = await this.content(prefix, true);
-    if (c.files.size > 0 || c.dirs.size > 0) return false;
     for (const key of this.openFiles.keys()) if (key.startsWith(prefix)) return false;
-    return true;
+    return !(await this.keyspace.hasEntries(prefix));
   }
 
   private async lookupKey(key: string): Promise<KeyLookup> {

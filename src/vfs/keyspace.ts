@@ -140,6 +140,23 @@ export class Keyspace {
     return { file, dir: below, marker: m && isMarker(m) ? m : null };
   }
 
+  /**
+   * Whether anything but the directory's own marker is under `prefix` (a
+   * directory prefix, ending in '/'): two entries at most are asked for, so
+   * emptying a large directory one file at a time stays linear.
+   */
+  async hasEntries(prefix: string): Promise<boolean> {
+    const own = prefix + MARKER;
+    if (this.extensions) {
+      const page = await listDir(this.client, prefix, { limit: 2 });
+      return page.entries.some((e) => e.type === 'dir' || (e.type === 'file' && !(e.file.key === own && isMarker(e.file))));
+    }
+    const cut = prefix.search(/[%\\]/);
+    if (cut < 0) return (await this.client.listKeys(prefix, { limit: 2 })).keys.some((k) => k !== own);
+    for await (const k of this.client.keys(prefix.slice(0, cut))) if (k.startsWith(prefix) && k !== own) return true;
+    return false;
+  }
+
   private async hasKeysBelow(prefix: string): Promise<boolean> {
     const cut = prefix.search(/[%\\]/);
     if (cut < 0) return (await this.client.listKeys(prefix, { limit: 1 })).keys.length > 0;

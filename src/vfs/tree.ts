@@ -36,8 +36,8 @@ export async function rmdir(v: DomainView, path: string): Promise<void> {
   if (node.kind === 'file') fail('ENOTDIR', `${path} is not a directory`);
   if (node.kind === 'cont' || node.root) fail('EBUSY', `${path} cannot be removed`);
   if (!(await v.isEmpty(node.prefix))) fail('ENOTEMPTY', `${path} is not empty`);
-  const own = (await v.content(node.prefix)).own;
-  if (own) await v.keyspace.remove(node.prefix + MARKER).catch(ignoreGone);
+  // The marker, if there is one (asked of the tracker, not a cache that may not know it yet).
+  await v.keyspace.remove(node.prefix + MARKER).catch(ignoreGone);
   v.noteDir(node.prefix, false, null);
   await v.keepDir(parentPrefix(node.prefix.slice(0, -1), v.base));
 }
@@ -82,7 +82,7 @@ export async function rename(v: DomainView, from: string, to: string): Promise<v
   if (toKey.startsWith(src.prefix)) fail('EINVAL', `cannot move ${from} into itself`);
   if (dst && dst.kind === 'dir') {
     if (!(await v.isEmpty(dst.prefix))) fail('ENOTEMPTY', `${to} is not empty`);
-    if ((await v.content(dst.prefix)).own) await v.keyspace.remove(dst.prefix + MARKER).catch(ignoreGone);
+    await v.keyspace.remove(dst.prefix + MARKER).catch(ignoreGone);
     v.noteDir(dst.prefix, false, null);
   }
   await v.keyspace.renameDir(src.prefix, `${toKey}/`);
