@@ -179,10 +179,14 @@ export class MogileFS {
   /** Every key starting with `prefix`, in key order, a page at a time. */
   async *keys(prefix = '', opts: { after?: string; pageSize?: number } = {}): AsyncGenerator<string> {
     const limit = Math.min(Math.max(1, opts.pageSize ?? MAX_LIST), MAX_LIST);
+    // list_keys refuses '%' and '\' in a prefix (the original matches it with
+    // LIKE): such a prefix is listed from its part before them, and filtered.
+    const cut = prefix.search(/[%\\]/);
+    const scan = cut < 0 ? prefix : prefix.slice(0, cut);
     let after = opts.after;
     for (;;) {
-      const page = await this.listKeys(prefix, { after, limit });
-      yield* page.keys;
+      const page = await this.listKeys(scan, { after, limit });
+      for (const k of page.keys) if (k.startsWith(prefix)) yield k;
       if (page.keys.length < limit || page.nextAfter === null) return;
       after = page.nextAfter;
     }

@@ -99,12 +99,12 @@ export async function renameDir(mogc: MogileFS, from: string, to: string): Promi
  * far under `to` (the error says how many).
  */
 export async function renameDirStock(mogc: MogileFS, from: string, to: string): Promise<number> {
-  for await (const k of keysWithPrefix(mogc, to)) {
+  for await (const k of mogc.keys(to, { pageSize: 1 })) {
     throw new MogError('key_exists', `keys under "${to}" exist already (${k}); move or delete them first`);
   }
   // Collect first: renaming while paging would move keys out from under the listing.
   const keys: string[] = [];
-  for await (const k of keysWithPrefix(mogc, from)) keys.push(k);
+  for await (const k of mogc.keys(from)) keys.push(k);
   let done = 0;
   for (const k of keys) {
     try {
@@ -117,20 +117,6 @@ export async function renameDirStock(mogc: MogileFS, from: string, to: string): 
     done++;
   }
   return done;
-}
-
-/**
- * Every key starting with `prefix`. A stock tracker's list_keys refuses '%' and '\\' in a
- * prefix (invalid_chars: it matches with LIKE), and directory names may hold them, so such
- * a prefix is listed from its part before them and filtered (as the view's stock listing does).
- */
-async function* keysWithPrefix(mogc: MogileFS, prefix: string): AsyncGenerator<string> {
-  const cut = prefix.search(/[%\\]/);
-  if (cut < 0) {
-    yield* mogc.keys(prefix);
-    return;
-  }
-  for await (const k of mogc.keys(prefix.slice(0, cut))) if (k.startsWith(prefix)) yield k;
 }
 
 /** The extended attributes of the file under `key`; MogError unknown_command from a stock tracker. */

@@ -77,16 +77,11 @@ export class Keyspace {
   /**
    * A stock tracker has no one-level listing: list_keys walks every key
    * below the prefix, and sizes come from file_info, one request per file.
-   * list_keys refuses '%' and '\' in a prefix, so such a prefix is listed
-   * from its part before them and filtered.
    */
   private async listStock(prefix: string): Promise<Listing> {
-    const cut = prefix.search(/[%\\]/);
-    const scan = cut < 0 ? prefix : prefix.slice(0, cut);
     const fileKeys: string[] = [];
     const dirs = new Map<string, string | null>();
-    for await (const k of this.client.keys(scan)) {
-      if (!k.startsWith(prefix)) continue;
+    for await (const k of this.client.keys(prefix)) {
       const i = k.indexOf('/', prefix.length);
       if (i < 0) {
         fileKeys.push(k);
@@ -151,16 +146,12 @@ export class Keyspace {
       const page = await listDir(this.client, prefix, { limit: 2 });
       return page.entries.some((e) => e.type === 'dir' || (e.type === 'file' && !(e.file.key === own && isMarker(e.file))));
     }
-    const cut = prefix.search(/[%\\]/);
-    if (cut < 0) return (await this.client.listKeys(prefix, { limit: 2 })).keys.some((k) => k !== own);
-    for await (const k of this.client.keys(prefix.slice(0, cut))) if (k.startsWith(prefix) && k !== own) return true;
+    for await (const k of this.client.keys(prefix, { pageSize: 2 })) if (k !== own) return true;
     return false;
   }
 
   private async hasKeysBelow(prefix: string): Promise<boolean> {
-    const cut = prefix.search(/[%\\]/);
-    if (cut < 0) return (await this.client.listKeys(prefix, { limit: 1 })).keys.length > 0;
-    for await (const k of this.client.keys(prefix.slice(0, cut))) if (k.startsWith(prefix)) return true;
+    for await (const _ of this.client.keys(prefix, { pageSize: 1 })) return true;
     return false;
   }
 
@@ -220,12 +211,7 @@ export class Keyspace {
   }
 
   /** Opens a read of `key` from byte `start` (a stream failing over between replicas). */
-  async read(key: string, start: number): Promise<Readable> {
-    try {
-      return await this.client.get(key, { range: { start } });
-    } catch (e) {
-      if (e instanceof MogError && e.code === 'no_paths') throw new MogError('read_failed', e.message);
-      throw e;
-    }
+  read(key: string, start: number): Promise<Readable> {
+    return this.client.get(key, { range: { start } });
   }
 }

@@ -52,7 +52,7 @@ export class Reader {
     len = Math.min(len, this.size - pos);
     if (!this.stream || pos < this.pos || pos > this.pos + this.buffered + SKIP_THROUGH) await this.open(pos);
     for (;;) {
-      if (pos > this.pos) this.discard(Math.min(pos - this.pos, this.buffered));
+      if (pos > this.pos) this.take(Math.min(pos - this.pos, this.buffered)); // skipped through
       if (pos === this.pos && (this.buffered >= len || this.ended)) return this.take(Math.min(len, this.buffered));
       if (this.error) {
         const e = this.error;
@@ -95,10 +95,6 @@ export class Reader {
     const w = this.wake;
     this.wake = null;
     w?.();
-  }
-
-  private discard(n: number): void {
-    this.take(n);
   }
 
   private take(n: number): Buffer {
