@@ -14,11 +14,14 @@ const inCI = process.env.CI === 'true' || process.env.CI === '1';
 
 // What each mode needs from Debian. MariaDB is the production store and is
 // tested for real; fuse/libfuse2 mount, and libfuse-dev/pkg-config build the
-// patched fuse-native binding against them; litmus belongs to a later part.
+// patched fuse-native binding against them; litmus, davfs2, rclone, nginx and
+// chromium are the real clients and servers the bridge is tested against.
 const PACKAGES = {
   start: ['fuse', 'libfuse2', 'libfuse-dev', 'pkg-config'],
-  test: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'litmus', 'rsync', 'attr'],
-  bench: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'rsync', 'rclone'],
+  test: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'litmus', 'rsync', 'attr',
+    'davfs2', 'rclone', 'nginx', 'chromium'],
+  bench: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'rsync', 'rclone',
+    'nginx', 'libnginx-mod-http-dav-ext'],
 };
 
 function run(cmd, args, opts = {}) {

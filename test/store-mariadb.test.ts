@@ -8,20 +8,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { inCI } from './helpers/engines';
+import { alive } from './helpers/mariadb';
 
 const run = promisify(execFile);
 const script = path.resolve(__dirname, 'helpers', 'mariadb.js');
 const haveServer = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd'].some((p) => existsSync(p));
 const skip = !haveServer && !inCI() ? 'MariaDB is not installed (apt-get install -y mariadb-server)' : false;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('mariadb.js start leaves a private server running; stop removes it', { skip }, async () => {
   const { stdout } = await run(process.execPath, [script, 'start'], { timeout: 90_000 });

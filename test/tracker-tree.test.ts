@@ -70,6 +70,25 @@ forEachEngine((engine) => {
     assert.equal((await lookupKey(c.client, 'l')).dir, true);
   });
 
+  test('mogfs_lookup paths=N nodir=1: the replica URLs in the same reply (the gateway\'s one round trip)', async () => {
+    await put('l/served', 'bytes');
+    await c.waitFor('two copies', async () => (await c.client.fileInfo('l/served')).devcount === 2);
+    const r = await c.client.tracker.call('mogfs_lookup', { domain: 'default', key: 'l/served', paths: 4, nodir: 1 });
+    assert.equal(r.file, '1');
+    assert.equal(r.dir, '0');
+    assert.equal(r.path_count, '2');
+    const fid = Number(r.file_fid);
+    const urls = [r.path_1, r.path_2];
+    assert.deepEqual([...urls].sort(), [...(await c.client.getPaths('l/served', { noverify: true }))].sort());
+    for (const u of urls) assert.match(u, new RegExp(`/0*${fid}\\.fid$`));
+    const one = await c.client.tracker.call('mogfs_lookup', { domain: 'default', key: 'l/served', paths: 1, nodir: 1 });
+    assert.equal(one.path_count, '1');
+    const none = await c.client.tracker.call('mogfs_lookup', { domain: 'default', key: 'l/none', paths: 4 });
+    assert.deepEqual([none.file, none.path_count], ['0', undefined]);
+    const plain = await c.client.tracker.call('mogfs_lookup', { domain: 'default', key: 'l/served' });
+    assert.equal(plain.path_count, undefined, 'no paths unless asked for');
+  });
+
   test('mogfs_rename replaces the target in one step and queues the old file for deletion', async () => {
     await put('r/src', 'new');
     await put('r/dst', 'old');
@@ -126,7 +145,7 @@ test('with extensions off the tracker answers as a stock one', async () => {
   const c = await startCluster({ tracker: { extensions: false } });
   try {
     await c.client.storeBuffer('k', Buffer.from('v'), { attrs: { mtimeSec: 5, mode: 0o100644 } });
-    for (const cmd of ['mogfs_list_dir', 'mogfs_lookup', 'mogfs_rename', 'mogfs_rename_dir', 'mogfs_get_attrs', 'mogfs_set_xattr']) {
+    for (const cmd of ['mogfs_list_dir', 'mogfs_lookup', 'mogfs_rename', 'mogfs_rename_dir', 'mogfs_get_attrs', 'mogfs_set_xattr', 'mogfs_stats']) {
       await assert.rejects(c.client.tracker.call(cmd, { domain: 'default', key: 'k' }), isCode('unknown_command'), cmd);
     }
     assert.deepEqual((await getAttrs(c.client, 'k')).attrs, {}, 'create_close ignored the attributes');

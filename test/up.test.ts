@@ -13,19 +13,22 @@ import { mountSkipReason } from './helpers/mount';
 
 const mogfs = path.resolve(__dirname, '..', 'src', 'cli', 'mogfs.js');
 
-interface Up { proc: ChildProcess; out: () => string }
+interface Up { proc: ChildProcess; out: () => string; davPort: number; gatewayPort: number }
 
-function startUp(data: string, trackerPort: number, storagePort: number, mountDir?: string, env?: NodeJS.ProcessEnv): Promise<Up> {
+async function startUp(data: string, trackerPort: number, storagePort: number, mountDir?: string, env?: NodeJS.ProcessEnv): Promise<Up> {
   const mountArgs = mountDir ? ['--mount-dir', mountDir] : ['--no-mount'];
+  const davPort = await freePort();
+  const gatewayPort = await freePort();
   const proc = spawn(process.execPath, [mogfs, 'up', '--data', data, '--tracker-port', String(trackerPort),
-    '--storage-port', String(storagePort), ...mountArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+    '--storage-port', String(storagePort), '--dav-port', String(davPort), '--gateway-port', String(gatewayPort), ...mountArgs],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no ready line within 60 s: ${out}`)); }, 60_000);
     proc.stdout!.on('data', () => {
-      if (/ready/.test(out)) { clearTimeout(timer); resolve({ proc, out: () => out }); }
+      if (/ready/.test(out)) { clearTimeout(timer); resolve({ proc, out: () => out, davPort, gatewayPort }); }
     });
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`mogfs up exited ${code} before ready: ${out}`)); });
   });
@@ -103,14 +106,22 @@ test('mogfs up mounts every domain under the mount dir, says so in its ready lin
   let up: Up | null = await startUp(data, trackerPort, storagePort, mnt);
   try {
     assert.match(up.out(), new RegExp(`every domain as a folder under ${mnt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(up.out(), new RegExp(`WebDAV http://127\\.0\\.0\\.1:${up.davPort}/`));
+    assert.match(up.out(), new RegExp(`gateway http://127\\.0\\.0\\.1:${up.gatewayPort}`));
     assert.deepEqual(await readdir(mnt), ['default']);
     await writeFile(path.join(mnt, 'default', 'hello.txt'), 'through the mount');
     const client = new MogileFS({ trackers: [`127.0.0.1:${trackerPort}`], domain: 'default' });
     assert.equal((await client.getBuffer('hello.txt')).toString(), 'through the mount');
     await client.close();
+    // The same file through the other bridges, every domain as a top-level collection / URL prefix.
+    assert.equal(await (await fetch(`http://127.0.0.1:${up.davPort}/default/hello.txt`)).text(), 'through the mount');
+    assert.equal(await (await fetch(`http://127.0.0.1:${up.gatewayPort}/default/hello.txt`)).text(), 'through the mount');
     assert.equal(await interrupt(up.proc), 0);
+    const { davPort, gatewayPort } = up;
     up = null;
     assert.doesNotMatch(await readFile('/proc/mounts', 'utf8'), new RegExp(` ${mnt} `), 'the mount is gone after Ctrl-C');
+    assert.equal(await canListen('127.0.0.1', davPort), true, 'WebDAV port still taken after Ctrl-C');
+    assert.equal(await canListen('127.0.0.1', gatewayPort), true, 'gateway port still taken after Ctrl-C');
   } finally {
     if (up) await interrupt(up.proc);
     await rm(data, { recursive: true, force: true });

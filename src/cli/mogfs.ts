@@ -6,6 +6,8 @@ import { Command, Option } from 'commander';
 import { up } from './up';
 import { registerTools } from './tools';
 import { registerMount } from './mount';
+import { registerGateway } from './gateway';
+import { registerDav } from './dav';
 
 export function main(argv: string[]): void {
   const program = new Command('mogfs').description('MogileFS in TypeScript: cluster, tools and folders');
@@ -18,11 +20,18 @@ export function main(argv: string[]): void {
     .addOption(new Option('--db <dsn>', 'metadata store: sqlite, or mysql://user:pass@host:port/db').default('sqlite'))
     .option('--no-mount', 'do not mount the FUSE folder')
     .option('--mount-dir <dir>', 'where every domain is mounted as a folder', './mount')
-    .action(async (o: { data: string; trackerPort: number; storagePort: number; db: string; mount: boolean; mountDir: string }) => {
-      await up(o);
+    .option('--dav-port <n>', 'WebDAV server port on 127.0.0.1', (v) => parsePort(v), 7070)
+    .option('--no-dav', 'do not start the WebDAV server')
+    .option('--gateway-port <n>', 'short-URL gateway (and status page) port on 127.0.0.1', (v) => parsePort(v), 7080)
+    .option('--no-gateway', 'do not start the gateway')
+    .action(async (o: { data: string; trackerPort: number; storagePort: number; db: string; mount: boolean; mountDir: string;
+      dav: boolean; davPort: number; gateway: boolean; gatewayPort: number }) => {
+      await up({ ...o, davPort: o.dav ? o.davPort : false, gatewayPort: o.gateway ? o.gatewayPort : false });
     });
   registerTools(program);
   registerMount(program);
+  registerGateway(program);
+  registerDav(program);
   program.parseAsync(argv).catch((e: unknown) => {
     console.error(`mogfs: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);

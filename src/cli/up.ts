@@ -3,10 +3,12 @@
  * tracker and two storage nodes (on 127.0.0.1 and 127.0.0.2, since the
  * original schema wants one IP per host) as child processes over DATA,
  * registers hosts and devices, makes domain `default` (class `default`,
- * mindevcount 2), and prints `ready` once every device is writable. Where
- * FUSE is usable it then mounts every domain as a folder under the mount
- * directory (a `mogfs mount` child process: the process serving a mount must
- * not be the one that starts and stops the others), and says why when not.
+ * mindevcount 2), starts the WebDAV server and the short-URL gateway (every
+ * domain, 127.0.0.1 only, no authentication), and prints `ready` with their
+ * URLs once every device is writable. Where FUSE is usable it also mounts
+ * every domain as a folder under the mount directory (a `mogfs mount` child
+ * process: the process serving a mount must not be the one that starts and
+ * stops the others), and says why when not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
@@ -23,6 +25,10 @@ export interface UpOptions {
   mount: boolean;
   /** Where the FUSE mount goes (default ./mount). */
   mountDir?: string;
+  /** WebDAV port on 127.0.0.1 (false: no WebDAV server). */
+  davPort: number | false;
+  /** Short-URL gateway port on 127.0.0.1 (false: no gateway). */
+  gatewayPort: number | false;
 }
 
 interface StorageSpec { hostname: string; ip: string; devids: number[] }
@@ -97,37 +103,50 @@ export async function up(opts: UpOptions): Promise<void> {
     return stopAll(1);
   }
   client.close();
-  let mounted = '';
+  const bridges: string[] = [];
+  // The bridges are not fatal: the cluster runs on without any of them.
+  const bridge = async (name: string, args: string[], ready: RegExp): Promise<string | null> => {
+    const proc = await launch(name, 'mogfs.js', args, false);
+    try {
+      return (await waitForLine(proc, path.join(logs, `${name}.log`), ready))[1];
+    } catch (e) {
+      console.log(`mogfs: no ${name}: ${(e as Error).message}; everything else runs`);
+      await stopChild(proc);
+      return null;
+    }
+  };
+  if (opts.davPort !== false) {
+    const url = await bridge('dav', ['dav', '--trackers', tracker, '--port', String(opts.davPort), '--spool-dir', path.join(data, 'spool-dav')], / at (\S+)\n/);
+    if (url) bridges.push(`WebDAV ${url}`);
+  }
+  if (opts.gatewayPort !== false) {
+    const url = await bridge('gateway', ['gateway', '--trackers', tracker, '--port', String(opts.gatewayPort)], /mogfs gateway at (\S+)/);
+    if (url) bridges.push(`gateway ${url}`);
+  }
   if (opts.mount) {
     const where = path.resolve(opts.mountDir ?? 'mount');
     const problem = await fuseProblem();
     if (problem) {
       console.log(`mogfs: no FUSE mount: ${problem}; everything else runs`);
     } else {
-      const proc = await launch('mount', 'mogfs.js', [
-        'mount', '--trackers', tracker, '--spool-dir', path.join(data, 'spool'), where,
-      ], false);
-      try {
-        await waitForMount(proc, path.join(logs, 'mount.log'));
-        mounted = `, every domain as a folder under ${where}`;
-      } catch (e) {
-        console.log(`mogfs: no FUSE mount: ${(e as Error).message}; everything else runs`);
-        await stopChild(proc);
-      }
+      const ok = await bridge('mount', ['mount', '--trackers', tracker, '--spool-dir', path.join(data, 'spool'), where], /(mogfs mounted)/);
+      if (ok) bridges.push(`every domain as a folder under ${where}`);
     }
   }
-  console.log(`mogfs ready: tracker ${tracker}, storage nodes ${STORAGE.map((s) => `${s.ip}:${opts.storagePort}`).join(' ')}, domain default${mounted}, data ${data} (Ctrl-C stops)`);
+  const extra = bridges.length ? `, ${bridges.join(', ')}` : '';
+  console.log(`mogfs ready: tracker ${tracker}, storage nodes ${STORAGE.map((s) => `${s.ip}:${opts.storagePort}`).join(' ')}, domain default${extra}, data ${data} (Ctrl-C stops)`);
 }
 
-/** Resolves once the mount process has said it is mounted (its stdout goes to its log file). */
-async function waitForMount(proc: ChildProcess, logFile: string): Promise<void> {
+/** Resolves to the match once a child has printed `line` (its stdout goes to its log file). */
+async function waitForLine(proc: ChildProcess, logFile: string, line: RegExp): Promise<RegExpExecArray> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the mount process exited; see ${logFile}`);
-    if ((await readFile(logFile, 'utf8').catch(() => '')).includes('mogfs mounted')) return;
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`it exited; see ${logFile}`);
+    const m = line.exec(await readFile(logFile, 'utf8').catch(() => ''));
+    if (m) return m;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`the mount did not come up in 30 s; see ${logFile}`);
+  throw new Error(`it did not come up in 30 s; see ${logFile}`);
 }
 
 async function register(client: TrackerClient, storagePort: number): Promise<void> {

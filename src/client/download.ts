@@ -18,8 +18,13 @@ interface Opened {
   length: number | undefined;
 }
 
+/** Told of each replica that failed during a read (the read goes on with the next). */
+export type ReadFailure = (url: string, err: unknown) => void;
+
 /** Resolves once a path has answered with data (rejects if none did); later failures come as stream errors. */
-export async function openRead(dispatcher: Dispatcher, paths: string[], range: ByteRange | undefined): Promise<Readable> {
+export async function openRead(
+  dispatcher: Dispatcher, paths: string[], range: ByteRange | undefined, onFailure?: ReadFailure,
+): Promise<Readable> {
   if (range) validateRange(range);
   const start = range?.start ?? 0;
   const end = range?.end;
@@ -34,6 +39,7 @@ export async function openRead(dispatcher: Dispatcher, paths: string[], range: B
         return await openOne(dispatcher, url, from, end, from > 0 || end !== undefined);
       } catch (e) {
         failures.push(`${url}: ${describe(e)}`);
+        onFailure?.(url, e);
       }
     }
     return null;
@@ -73,6 +79,7 @@ export async function openRead(dispatcher: Dispatcher, paths: string[], range: B
   const resume = (why: string): void => {
     if (finished || out.destroyed) return;
     failures.push(why);
+    onFailure?.(paths[next - 1], new Error(why));
     current?.destroy();
     current = null;
     openFrom(start + delivered).then((o) => {

@@ -18,6 +18,7 @@ import type { Destination } from './upload';
 import type { UploadSource } from './upload';
 import type { FileAttrs } from './attrs';
 import { openRead } from './download';
+import type { ReadFailure } from './download';
 import type {
   MogileFSOptions, StoreOptions, StoreStreamOptions, StoreResult, GetPathsOptions, GetOptions,
   FileInfo, KeyListing, FidInfo, ByteRange,
@@ -115,9 +116,9 @@ export class MogileFS {
    * between them as get() does: a reader that keeps its paths reads the same
    * fid even if the key is replaced meanwhile.
    */
-  getFromPaths(paths: string[], range?: ByteRange): Promise<Readable> {
+  getFromPaths(paths: string[], range?: ByteRange, opts: { onFailure?: ReadFailure } = {}): Promise<Readable> {
     if (paths.length === 0) throw new MogError('no_paths', 'no paths to read from');
-    return openRead(this.dispatcher, paths, range);
+    return openRead(this.dispatcher, paths, range, opts.onFailure);
   }
 
   async getBuffer(key: string, opts: GetOptions = {}): Promise<Buffer> {

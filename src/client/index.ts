@@ -6,6 +6,7 @@ export type { TrackerClientOptions, CallOptions, CallArgs, ArgValue } from './tr
 export { MogileFS } from './files';
 export type { OpenUpload } from './files';
 export { createAgent } from './http';
+export type { ReadFailure } from './download';
 export { MogileFSAdmin } from './admin';
 export type { ClassInfo, DomainInfo, HostInfo, DeviceInfo, ClassOptions, HostOptions } from './admin';
 export type {

@@ -6,3 +6,5 @@ export { openStore } from './open';
 export { OUR_MAX_KEY_LENGTH, checkKeyLength, checkPrefixRename, compareKeys, nextPrefix, parseDevids } from './keys';
 export type { DirEntry } from './listdir';
 export * from './attrs';
+export { DavLockTable } from './davlocks';
+export type { DavLockRow } from './davlocks';

@@ -5,11 +5,13 @@
  * one database.
  */
 import type {
-  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
+  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from './types';
 import type { DirEntry } from './listdir';
 import type { FileAttrs, FileWithAttrs } from './attrs';
+
+import type { DavLockTable } from './davlocks';
 
 export interface MetadataStore {
   readonly engine: 'sqlite' | 'mysql';
@@ -25,6 +27,11 @@ export interface MetadataStore {
   createDomain(namespace: string): Promise<DomainRow>;
   deleteDomain(dmid: number): Promise<void>;
   domainHasFiles(dmid: number): Promise<boolean>;
+  /**
+   * Files and bytes per domain (domains without files left out), for the
+   * status page: one grouped scan of the file table, so callers cache it.
+   */
+  domainUsage(): Promise<DomainUsage[]>;
 
   // --- classes (MogError: class_exists) ---
   listClasses(): Promise<ClassRow[]>;
@@ -181,4 +188,7 @@ export interface MetadataStore {
   setFileXattr(fid: number, name: string, value: Buffer | null): Promise<boolean>;
   /** null when `fid` is no stored file. */
   getFileXattrs(fid: number): Promise<Map<string, Buffer> | null>;
+
+  /** mogfs_dav_lock: the WebDAV locks every bridge process of the cluster honours. */
+  readonly davLocks: DavLockTable;
 }

@@ -10,6 +10,13 @@ export interface DomainRow {
   namespace: string;
 }
 
+/** How much one domain holds (status page). */
+export interface DomainUsage {
+  dmid: number;
+  files: number;
+  bytes: number;
+}
+
 export interface ClassRow {
   dmid: number;
   classid: number;

@@ -4,6 +4,7 @@
  * device. Command handlers and background workers both receive one of these.
  */
 import type { Logger } from '../common/log';
+import type { RecentErrors } from '../common/recent';
 import type { MetadataStore, DeviceRow, HostRow, DomainRow, ClassRow } from '../store';
 
 export interface TrackerConfig {
@@ -72,6 +73,8 @@ export interface TrackerContext {
   invalidateLayout(): void;
   /** Monitor observations by devid (empty until the first round). */
   readonly observed: Map<number, ObservedDevice>;
+  /** The last warnings and errors this tracker logged (mogfs_stats sends them to the status page). */
+  readonly recent: RecentErrors;
   /** Nudge a background worker: there is new work in its queue. */
   wake(worker: 'replicate' | 'delete' | 'monitor' | 'reaper'): void;
 }

@@ -5,6 +5,7 @@
  * call invalidateLayout(), and other trackers' writes show up within the TTL.
  */
 import type { Logger } from '../common/log';
+import { recordingLogger, RecentErrors } from '../common/recent';
 import type { MetadataStore } from '../store';
 import type { Layout, ObservedDevice, TrackerConfig, TrackerContext } from './context';
 import { defaultTrackerConfig } from './context';
@@ -27,6 +28,9 @@ export function createContext(
   wake?: WakeFn,
 ): TrackerContextHandle {
   const cfg: TrackerConfig = { ...defaultTrackerConfig, ...config };
+  // Every warning and error this tracker (and each worker's child logger) logs is also kept for the status page.
+  const recent = new RecentErrors();
+  log = recordingLogger(log, recent, 'tracker');
   const observed = new Map<number, ObservedDevice>();
   let cached: Layout | null = null;
   let loadedAt = 0;
@@ -57,6 +61,7 @@ export function createContext(
     store,
     config: cfg,
     log,
+    recent,
     observed,
     layout(): Promise<Layout> {
       if (cached && Date.now() - loadedAt < LAYOUT_TTL_MS) return Promise.resolve(cached);

@@ -132,6 +132,22 @@ export class Handles {
     await of.close();
   }
 
+  /**
+   * Closes a handle without uploading its writes (a WebDAV PUT whose client
+   * went away): a file only it was writing is dropped, so the stored file,
+   * if any, stays as it was. A file other handles share is theirs to commit.
+   */
+  async discard(fh: number): Promise<void> {
+    const h = this.table.get(fh);
+    const of = h?.file;
+    if (!h || !of || !h.writable || of.refs > 1) return this.release(fh);
+    this.table.delete(fh);
+    of.refs = 0;
+    if (h.view.openFiles.get(of.key) === of) h.view.openFiles.delete(of.key);
+    if (h.view.ghosts.get(of.key) === of) h.view.ghosts.delete(of.key);
+    await of.discard();
+  }
+
   /** truncate(2) by path: the open file's state when there is one, else a copy made, changed and uploaded at once. */
   async truncate(v: DomainView, path: string, size: number): Promise<void> {
     v.checkWritable();
@@ -203,5 +219,6 @@ export abstract class HandleOps {
   flush(fh: number): Promise<void> { return this.handles.flush(fh); }
   fsync(fh: number): Promise<void> { return this.handles.flush(fh); }
   release(fh: number): Promise<void> { return this.handles.release(fh); }
+  discard(fh: number): Promise<void> { return this.handles.discard(fh); }
   close(): Promise<void> { return this.handles.closeAll(); }
 }

@@ -22,6 +22,9 @@ export { S_IFDIR, S_IFLNK, S_IFREG, S_IFMT } from './stat';
 export { VfsError, errnoOf } from './errors';
 export type { Errno } from './errors';
 export { MARKER, encodeSegment, parsePath } from './names';
+export { Locator, fileEtag, PATHS_WANTED } from './locate';
+export type { Located } from './locate';
+export { Keyspace } from './keyspace';
 
 export interface VfsOptions {
   trackers: string[];

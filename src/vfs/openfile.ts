@@ -153,6 +153,15 @@ export class OpenFile {
     return run;
   }
 
+  /** Drops what was written and not committed (an upload its client abandoned): nothing is uploaded or kept. */
+  async discard(): Promise<void> {
+    this.streamer?.abort();
+    this.streamer = null;
+    const c = this.content;
+    this.content = null;
+    if (c) await c.close(null);
+  }
+
   /** Releases the local copy. A file still dirty here could not be uploaded: its bytes are kept in the spool's failed/. */
   async close(): Promise<void> {
     this.streamer?.abort();

@@ -51,6 +51,8 @@ export interface Vfs {
   flush(fh: number): Promise<void>;
   fsync(fh: number): Promise<void>;
   release(fh: number): Promise<void>;
+  /** Closes a handle and drops its uncommitted writes (an upload whose client went away). */
+  discard(fh: number): Promise<void>;
   getxattr(path: string, name: string): Promise<Buffer>;
   /** flags: 1 XATTR_CREATE, 2 XATTR_REPLACE. */
   setxattr(path: string, name: string, value: Buffer, flags: number): Promise<void>;

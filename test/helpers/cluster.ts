@@ -17,6 +17,8 @@ import { startTracker } from '../../src/tracker';
 import type { Tracker, TrackerConfig } from '../../src/tracker';
 import { startStorageNode } from '../../src/storage';
 import type { StorageNode } from '../../src/storage';
+import { StorageMetrics } from '../../src/storage/metrics';
+import { Registry } from 'prom-client';
 import type { MetadataStore } from '../../src/store';
 import { MogileFS, MogileFSAdmin, MogError } from '../../src/client';
 import { newDatabase } from './engines';
@@ -36,6 +38,8 @@ export interface ClusterNode {
   /** null while stopped. */
   node: StorageNode | null;
   port: number;
+  /** The node's Prometheus metrics (bytes sent and received on its HTTP port). */
+  metrics: StorageMetrics;
 }
 
 export interface Cluster {
@@ -57,6 +61,16 @@ export interface Cluster {
   /** Poll until `check` resolves true (bounded; throws with `what` on timeout). */
   waitFor(what: string, check: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Bytes the storage nodes have sent on their HTTP ports so far (all nodes). */
+export async function storageBytesSent(c: Cluster): Promise<number> {
+  let n = 0;
+  for (const node of c.nodes) {
+    const m = await node.metrics.registry.getSingleMetric('mogfs_storage_sent_bytes_total')?.get();
+    n += m?.values.reduce((a, v) => a + v.value, 0) ?? 0;
+  }
+  return n;
 }
 
 const HOSTS = [
@@ -96,8 +110,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     for (const h of HOSTS) {
       const docroot = path.join(dir, h.hostname);
       for (const d of h.devids) await fs.mkdir(path.join(docroot, `dev${d}`), { recursive: true });
-      const node = await startStorageNode({ docroot, host: h.ip, httpPort: 0, mgmtPort: 0, usageIntervalMs: 500, log });
-      nodes.push({ ...h, docroot, node, port: node.httpPort });
+      const metrics = new StorageMetrics(new Registry());
+      const node = await startStorageNode({ docroot, host: h.ip, httpPort: 0, mgmtPort: 0, usageIntervalMs: 500, log, metrics });
+      nodes.push({ ...h, docroot, node, port: node.httpPort, metrics });
       await admin.createHost(h.hostname, { ip: h.ip, port: node.httpPort, status: 'alive' });
       for (const devid of h.devids) await admin.createDevice({ devid, hostname: h.hostname, state: 'alive' });
     }
@@ -153,7 +168,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       async startNode(i) {
         const n = nodes[i];
         if (n.node) return;
-        n.node = await startStorageNode({ docroot: n.docroot, host: n.ip, httpPort: n.port, mgmtPort: 0, usageIntervalMs: 500, log });
+        n.metrics = new StorageMetrics(new Registry());
+        n.node = await startStorageNode({ docroot: n.docroot, host: n.ip, httpPort: n.port, mgmtPort: 0, usageIntervalMs: 500, log, metrics: n.metrics });
       },
       stop: stopAll,
     };

@@ -59,7 +59,8 @@ function run(cmd: string, args: string[], logFile: string): Promise<void> {
   });
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

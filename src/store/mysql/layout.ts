@@ -4,7 +4,7 @@
  * sharing the database never race for one.
  */
 import { MogError } from '../../protocol';
-import type { ClassRow, DevicePatch, DeviceRow, DomainRow, HostPatch, HostRow } from '../types';
+import type { ClassRow, DevicePatch, DeviceRow, DomainRow, DomainUsage, HostPatch, HostRow } from '../types';
 import { isDuplicate, isDuplicatePrimary, MysqlDb, Param, Q } from './db';
 
 const HOST_COLS = ['status', 'http_port', 'http_get_port', 'hostname', 'hostip', 'altip', 'altmask'] as const;
@@ -55,6 +55,14 @@ export class MysqlLayout {
 
   async domainHasFiles(dmid: number): Promise<boolean> {
     return !!(await this.db.get('SELECT fid FROM file WHERE dmid = ? LIMIT 1', dmid));
+  }
+
+  async domainUsage(): Promise<DomainUsage[]> {
+    const rows = await this.db.all<{ dmid: number; files: number | string; bytes: number | string }>(
+      'SELECT dmid, COUNT(*) AS files, COALESCE(SUM(length), 0) AS bytes FROM file GROUP BY dmid ORDER BY dmid',
+    );
+    // COUNT and SUM come back as strings from mysql2 (BIGINT / DECIMAL).
+    return rows.map((r) => ({ dmid: Number(r.dmid), files: Number(r.files), bytes: Number(r.bytes) }));
   }
 
   listClasses(): Promise<ClassRow[]> {

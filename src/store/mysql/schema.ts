@@ -135,6 +135,17 @@ const TABLES: Record<string, string> = {
     name VARBINARY(255) NOT NULL,
     value BLOB NOT NULL,
     PRIMARY KEY (fid, name)) ${OPTS}`,
+  // Ours: WebDAV locks every bridge process honours (see ../davlocks.ts).
+  mogfs_dav_lock: `CREATE TABLE IF NOT EXISTS mogfs_dav_lock (
+    token VARCHAR(100) NOT NULL PRIMARY KEY,
+    lockpath BLOB NOT NULL,
+    depth INT NOT NULL,
+    excl TINYINT NOT NULL,
+    owner BLOB NOT NULL,
+    username VARBINARY(255) NOT NULL,
+    timeout INT UNSIGNED NOT NULL,
+    expires BIGINT UNSIGNED NOT NULL,
+    INDEX (expires)) ${OPTS}`,
   // Ours: which replication jobs a tracker is running now (see replicate.ts), so
   // a re-queue while a copy runs waits for it instead of starting a second copy.
   mogfs_replicate_claim: `CREATE TABLE IF NOT EXISTS mogfs_replicate_claim (

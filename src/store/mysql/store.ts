@@ -8,7 +8,7 @@ import type { MetadataStore } from '../store';
 import { DirEntry, listDirectory } from '../listdir';
 import { OUR_MAX_KEY_LENGTH, unixNow } from '../keys';
 import type {
-  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
+  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from '../types';
 import type { FileAttrs, FileWithAttrs } from '../attrs';
@@ -18,6 +18,7 @@ import { KeySql, MysqlFiles } from './files';
 import { MysqlLayout } from './layout';
 import { MysqlQueues, supportsSkipLocked } from './queues';
 import { MysqlReplicateQueue } from './replicate';
+import { DavLockTable } from '../davlocks';
 import { createSchema } from './schema';
 
 export class MysqlStore implements MetadataStore {
@@ -31,10 +32,19 @@ export class MysqlStore implements MetadataStore {
   private replqImpl: MysqlReplicateQueue | null = null;
   private attrsImpl: MysqlAttrs | null = null;
 
+  /** Our WebDAV lock table; taking a lock holds a server-wide named lock, so trackers take them one at a time. */
+  readonly davLocks: DavLockTable;
+
   /** `mysql://user:pass@host:port/dbname` (the database must exist). */
   constructor(dsnUrl: string) {
     this.db = new MysqlDb(dsnUrl);
     this.layout = new MysqlLayout(this.db);
+    const db = this.db;
+    this.davLocks = new DavLockTable({
+      all: (sql, ...p) => db.all(sql, ...p),
+      run: (sql, ...p) => db.run(sql, ...p),
+      serialized: (fn) => db.withLock('mogfs_dav_lock', () => fn()),
+    });
   }
 
   async init(): Promise<void> {
@@ -70,6 +80,7 @@ export class MysqlStore implements MetadataStore {
   createDomain(namespace: string): Promise<DomainRow> { return this.layout.createDomain(namespace); }
   deleteDomain(dmid: number): Promise<void> { return this.layout.deleteDomain(dmid); }
   domainHasFiles(dmid: number): Promise<boolean> { return this.layout.domainHasFiles(dmid); }
+  domainUsage(): Promise<DomainUsage[]> { return this.layout.domainUsage(); }
 
   listClasses(): Promise<ClassRow[]> { return this.layout.listClasses(); }
   createClass(c: Omit<ClassRow, 'classid'>): Promise<ClassRow> { return this.layout.createClass(c); }

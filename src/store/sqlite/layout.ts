@@ -3,7 +3,7 @@
  * that describe the cluster rather than the files in it.
  */
 import { MogError } from '../../protocol';
-import type { ClassRow, DevicePatch, DeviceRow, DomainRow, HostPatch, HostRow } from '../types';
+import type { ClassRow, DevicePatch, DeviceRow, DomainRow, DomainUsage, HostPatch, HostRow } from '../types';
 import { isUniqueViolation, SqliteDb } from './db';
 
 const HOST_COLS = ['status', 'http_port', 'http_get_port', 'hostname', 'hostip', 'altip', 'altmask'] as const;
@@ -35,6 +35,10 @@ export class SqliteLayout {
 
   domainHasFiles(dmid: number): boolean {
     return !!this.db.get('SELECT fid FROM file WHERE dmid = ? LIMIT 1', dmid);
+  }
+
+  domainUsage(): DomainUsage[] {
+    return this.db.all<DomainUsage>('SELECT dmid, COUNT(*) AS files, COALESCE(SUM(length), 0) AS bytes FROM file GROUP BY dmid ORDER BY dmid');
   }
 
   listClasses(): ClassRow[] {

@@ -152,6 +152,18 @@ const TABLES: Record<string, string[]> = {
       value BLOB NOT NULL,
       PRIMARY KEY (fid, name))`,
   ],
+  // Ours: WebDAV locks every bridge process honours (see ../davlocks.ts).
+  mogfs_dav_lock: [
+    `CREATE TABLE mogfs_dav_lock (
+      token TEXT NOT NULL PRIMARY KEY,
+      lockpath BLOB NOT NULL,
+      depth INTEGER NOT NULL,
+      excl INTEGER NOT NULL,
+      owner BLOB NOT NULL,
+      username BLOB NOT NULL,
+      timeout INTEGER NOT NULL,
+      expires INTEGER NOT NULL)`,
+  ],
   // Ours: which replication jobs a tracker is running now (see replicate.ts), so
   // a re-queue while a copy runs waits for it instead of starting a second copy.
   mogfs_replicate_claim: [

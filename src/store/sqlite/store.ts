@@ -7,7 +7,7 @@ import type { MetadataStore } from '../store';
 import { DirEntry, listDirectory } from '../listdir';
 import { OUR_MAX_KEY_LENGTH, unixNow } from '../keys';
 import type {
-  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, FileRow,
+  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from '../types';
 import type { FileAttrs, FileWithAttrs } from '../attrs';
@@ -18,6 +18,7 @@ import { SqliteLayout } from './layout';
 import { SqliteQueues } from './queues';
 import { SqliteReplicateQueue } from './replicate';
 import { createSchema } from './schema';
+import { DavLockTable } from '../davlocks';
 
 export class SqliteStore implements MetadataStore {
   readonly engine = 'sqlite' as const;
@@ -30,6 +31,13 @@ export class SqliteStore implements MetadataStore {
   private queues!: SqliteQueues;
   private replq!: SqliteReplicateQueue;
   private attrs!: SqliteAttrs;
+
+  /** Our WebDAV lock table; one tracker per SQLite file, so no cross-process section is needed. */
+  readonly davLocks = new DavLockTable({
+    all: async <T>(sql: string, ...p: (string | number | Buffer)[]) => { this.open(); return (this.db as SqliteDb).all<T>(sql, ...p); },
+    run: async (sql: string, ...p: (string | number | Buffer)[]) => { this.open(); return (this.db as SqliteDb).run(sql, ...p); },
+    serialized: (fn) => fn(),
+  });
 
   constructor(readonly path: string) {}
 
@@ -66,6 +74,7 @@ export class SqliteStore implements MetadataStore {
   async createDomain(namespace: string): Promise<DomainRow> { return this.l.createDomain(namespace); }
   async deleteDomain(dmid: number): Promise<void> { this.l.deleteDomain(dmid); }
   async domainHasFiles(dmid: number): Promise<boolean> { return this.l.domainHasFiles(dmid); }
+  async domainUsage(): Promise<DomainUsage[]> { return this.l.domainUsage(); }
 
   async listClasses(): Promise<ClassRow[]> { return this.l.listClasses(); }
   async createClass(c: Omit<ClassRow, 'classid'>): Promise<ClassRow> { return this.l.createClass(c); }

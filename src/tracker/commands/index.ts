@@ -2,6 +2,7 @@
 // name stock clients send, grouped by family in the files beside this one.
 import * as attrs from './attrs';
 import * as classes from './classes';
+import * as davlocks from './davlocks';
 import * as devices from './devices';
 import * as domains from './domains';
 import * as files from './files';
@@ -10,6 +11,7 @@ import * as listing from './listing';
 import * as misc from './misc';
 import * as paths from './paths';
 import * as settings from './settings';
+import * as stats from './stats';
 import * as tree from './tree';
 import * as upload from './upload';
 import type { Handler } from './types';
@@ -60,9 +62,11 @@ export const commands: Readonly<Record<string, Handler>> = Object.freeze({
   do_monitor_round: misc.do_monitor_round,
   replicate_now: misc.replicate_now,
   ...misc.jobCommands,
-  // Our extensions, all named mogfs_*: attributes, listings and renames for the bridge.
+  // Our extensions, all named mogfs_*: attributes, listings and renames for the bridge, and the status page's counts.
   ...attrs.commands,
   ...tree.commands,
+  ...davlocks.commands,
+  ...stats.commands,
 });
 
 /** The handler for a wire command; with `extensions` off, our mogfs_* commands are unknown, as on a stock tracker. */

@@ -10,10 +10,14 @@
  *       each subdirectory listed is sent too (`entry_N_type=marker`), so a
  *       directory's own attributes come in the same round trip.
  *       -> entry_count, entry_N_*, next_after ('' after the last page)
- *   mogfs_lookup     domain key [marker]
+ *   mogfs_lookup     domain key [marker] [paths] [nodir]
  *       What a path names, in one round trip: the file `key` (file=1 and
  *       its fields as file_*), whether keys exist under `key/` (dir=1), and
  *       with `marker=NAME` the file `key/NAME` (marker=1, fields marker_*).
+ *       With `paths=N`, up to N URLs of the file's copies as well (path_count,
+ *       path_1.., best first, as get_paths with noverify gives them), so the
+ *       gateway serves a short URL with one tracker round trip; `nodir=1`
+ *       skips the directory check it does not need.
  *   mogfs_rename     domain from_key to_key [replace]
  *       rename; with replace=1 an existing to_key is replaced atomically.
  *   mogfs_rename_dir domain from_prefix to_prefix
@@ -23,7 +27,9 @@
 import { checkKeyLength, checkPrefixRename } from '../../store';
 import type { FileWithAttrs } from '../../store';
 import { mogErr } from './errors';
-import { checkDomain, int, truthy } from './lookup';
+import { checkDomain, getUrl, int, truthy } from './lookup';
+import { readCandidates } from '../select';
+import type { Layout, TrackerContext } from '../context';
 import { LIST_KEYS_MAX } from './listing';
 import { putFile } from './attrs';
 import type { Handler, ReplyArgs } from './types';
@@ -79,18 +85,35 @@ export const mogfs_lookup: Handler = async ({ ctx }, args) => {
   const marker = args.marker ?? '';
   if (marker.includes('/')) throw mogErr('bad_params', 'marker must be a single name, without "/"');
   const markerKey = `${key}/${marker}`;
-  const [rows, below] = await Promise.all([
+  const pathcount = int(args.paths);
+  const [rows, below, located] = await Promise.all([
     ctx.store.getFilesWithAttrs(dom.dmid, marker === '' ? [key] : [key, markerKey]),
-    ctx.store.listKeys(dom.dmid, `${key}/`, null, 1),
+    truthy(args.nodir) ? Promise.resolve([]) : ctx.store.listKeys(dom.dmid, `${key}/`, null, 1),
+    pathcount > 0 ? ctx.store.getFileWithDevids(dom.dmid, key) : Promise.resolve(null),
   ]);
   const out: ReplyArgs = { file: 0, dir: below.length > 0 ? 1 : 0, marker: 0 };
   for (const r of rows) {
     const which = r.dkey === key ? 'file' : 'marker';
     out[which] = 1;
     putFile(out, `${which}_`, layout, r);
+    if (which === 'file' && pathcount > 0) {
+      // The two queries ran side by side: if the key was replaced between them, ask for this fid's copies.
+      const devids = located?.file.fid === r.fid ? located.devids : await ctx.store.fileDevids(r.fid);
+      putPaths(out, layout, ctx.observed, r.fid, devids, pathcount);
+    }
   }
   return out;
 };
+
+/** URLs of a fid's copies, best first, as get_paths with noverify: a copy on a device seen down comes last. */
+function putPaths(out: ReplyArgs, layout: Layout, observed: TrackerContext['observed'], fid: number, devids: number[], max: number): void {
+  let n = 0;
+  for (const c of readCandidates(layout, observed, devids)) {
+    if (n === max) break;
+    out[`path_${++n}`] = getUrl(c.dh, fid);
+  }
+  out.path_count = n;
+}
 
 export const mogfs_rename: Handler = async ({ ctx }, args) => {
   const dom = checkDomain(await ctx.layout(), args);
