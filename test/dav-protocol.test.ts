@@ -252,3 +252,34 @@ test('locks hold across bridge processes and expire after their timeout', async 
   assert.equal(status, 204);
   await other.stop();
 });
+
+test('WebDAV and the gateway show the same files: written through one, read through the other', async () => {
+  const { gatewayOn } = await import('./helpers/gateway');
+  const gw = await gatewayOn(c.trackers, ['/=default,rw']);
+  try {
+    const viaDav = randomBytes(300_000);
+    assert.equal((await req('MKCOL', '/both')).status, 201);
+    assert.equal((await req('PUT', '/both/from dav.bin', {}, viaDav)).status, 201);
+    const g = await fetch(`${gw.url}/both/from%20dav.bin`);
+    assert.equal(g.status, 200);
+    assert.deepEqual(Buffer.from(await g.arrayBuffer()), viaDav);
+    const davHead = await req('HEAD', '/both/from dav.bin');
+    assert.equal(g.headers.get('last-modified'), davHead.headers.get('last-modified'));
+    assert.equal(g.headers.get('content-length'), davHead.headers.get('content-length'));
+
+    const viaGateway = randomBytes(50_000);
+    assert.equal((await fetch(`${gw.url}/both/from%20gateway.bin`, { method: 'PUT', body: viaGateway })).status, 201);
+    let got: Response | null = null;
+    // WebDAV trusts its listing of /both for --cache-time (1 s): the new file shows within it.
+    for (let i = 0; i < 30; i++) {
+      got = await req('GET', '/both/from gateway.bin');
+      if (got.status === 200) break;
+      await got.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(got?.status, 200);
+    assert.deepEqual(Buffer.from(await (got as Response).arrayBuffer()), viaGateway);
+  } finally {
+    await gw.close();
+  }
+});

@@ -145,12 +145,37 @@ test('with extensions off the tracker answers as a stock one', async () => {
   const c = await startCluster({ tracker: { extensions: false } });
   try {
     await c.client.storeBuffer('k', Buffer.from('v'), { attrs: { mtimeSec: 5, mode: 0o100644 } });
-    for (const cmd of ['mogfs_list_dir', 'mogfs_lookup', 'mogfs_rename', 'mogfs_rename_dir', 'mogfs_get_attrs', 'mogfs_set_xattr', 'mogfs_stats']) {
+    for (const cmd of ['mogfs_list_dir', 'mogfs_lookup', 'mogfs_rename', 'mogfs_rename_dir', 'mogfs_get_attrs', 'mogfs_set_xattr', 'mogfs_stats', 'mogfs_dav_lock', 'mogfs_dav_locks', 'mogfs_dav_unlock']) {
       await assert.rejects(c.client.tracker.call(cmd, { domain: 'default', key: 'k' }), isCode('unknown_command'), cmd);
     }
     assert.deepEqual((await getAttrs(c.client, 'k')).attrs, {}, 'create_close ignored the attributes');
     const fid = (await c.client.fileInfo('k')).fid;
     assert.deepEqual(await c.store.getFileAttrs(fid), { mtimeSec: null, mtimeNsec: null, mode: null, uid: null, gid: null, symlink: null });
+  } finally {
+    await c.stop();
+  }
+});
+
+test('mogfs_dav_* on the wire: a lock, its conflict, listing, refresh and release; bad arguments are bad_params', async () => {
+  const c = await startCluster();
+  try {
+    const t = c.client.tracker;
+    const got = await t.call('mogfs_dav_lock', { path: '/default/a', depth: -1, exclusive: 1, owner: '<D:href>x y</D:href>', user: 'al', timeout: 60 });
+    assert.match(got.token, /^opaquelocktoken:[0-9a-f-]{36}$/);
+    await assert.rejects(t.call('mogfs_dav_lock', { path: '/default/a/b', depth: 0, exclusive: 0, timeout: 60 }), isCode('dav_locked'));
+    const l = await t.call('mogfs_dav_locks', { path: '/default/a/b/c' });
+    assert.equal(l.lock_count, '1');
+    assert.equal(l.lock_1_owner, '<D:href>x y</D:href>');
+    assert.equal(l.lock_1_depth, '-1');
+    assert.equal((await t.call('mogfs_dav_locks', { path: '/default', below: 0 })).lock_count, '0');
+    assert.equal((await t.call('mogfs_dav_locks', { path: '/default', below: 1 })).lock_count, '1');
+    assert.equal((await t.call('mogfs_dav_lock_refresh', { token: got.token, timeout: 120 })).timeout, '120');
+    assert.equal((await t.call('mogfs_dav_unlock', { token: got.token })).released, '1');
+    assert.equal((await t.call('mogfs_dav_unlock', { token: got.token })).released, '0');
+    await assert.rejects(t.call('mogfs_dav_lock_refresh', { token: got.token, timeout: 60 }), isCode('no_dav_lock'));
+    for (const bad of [{ timeout: 60 }, { path: 'relative', timeout: 60 }, { path: '/x', timeout: 0 }, { path: '/x', timeout: 60, depth: 1 }]) {
+      await assert.rejects(t.call('mogfs_dav_lock', bad), isCode('bad_params'), JSON.stringify(bad));
+    }
   } finally {
     await c.stop();
   }
