@@ -283,3 +283,38 @@ test('WebDAV and the gateway show the same files: written through one, read thro
     await gw.close();
   }
 });
+
+test('a large PUT streams to the storage nodes without a spool copy; GETs meanwhile get the stored version whole', async () => {
+  // A spool of 1 MiB: a PUT that went through the spool could not hold 12 MiB.
+  const small = await dav(c.trackers, { domain: 'default', args: ['--spool-limit', '1M'] });
+  try {
+    const v1 = randomBytes(6 << 20);
+    const v2 = randomBytes(12 << 20);
+    assert.equal((await fetch(`${small.url}stream.bin`, { method: 'PUT', body: v1 })).status, 201);
+    // v2 goes up in two halves with a pause between; a GET in the pause reads v1, all of it.
+    let finish: () => void = () => undefined;
+    let halfSent: () => void = () => undefined;
+    const half = new Promise<void>((resolve) => { halfSent = resolve; });
+    const put = new Promise<number>((resolve, reject) => {
+      const r = http.request(`${small.url}stream.bin`, { method: 'PUT', headers: { 'Content-Length': v2.length } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      r.on('error', reject);
+      r.write(v2.subarray(0, 8 << 20), () => {
+        finish = () => r.end(v2.subarray(8 << 20));
+        halfSent();
+      });
+    });
+    await half;
+    assert.equal((await fetch(`${small.url}stream.bin`, { method: 'HEAD' })).headers.get('content-length'), String(v1.length));
+    const during = await fetch(`${small.url}stream.bin`, { headers: { 'Accept-Encoding': 'identity' } });
+    assert.equal(during.status, 200);
+    assert.deepEqual(Buffer.from(await during.arrayBuffer()), v1);
+    finish();
+    assert.equal(await put, 204);
+    assert.deepEqual(Buffer.from(await (await fetch(`${small.url}stream.bin`)).arrayBuffer()), v2);
+  } finally {
+    await small.stop();
+  }
+});

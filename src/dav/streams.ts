@@ -21,7 +21,11 @@ export class VfsReadStream extends Readable {
 
   /** Bytes [start, end) of the file at `path` (end may be Infinity: to the end). */
   static async open(vfs: Vfs, path: string, start: number, end: number): Promise<VfsReadStream> {
-    const fh = await vfs.open(path, 0);
+    return VfsReadStream.over(vfs, await vfs.open(path, 0), start, end);
+  }
+
+  /** Bytes [start, end) of an open read handle, which the stream releases when it ends. */
+  static over(vfs: Vfs, fh: number, start: number, end: number): VfsReadStream {
     return new VfsReadStream(vfs, fh, start, end);
   }
 
@@ -62,7 +66,8 @@ export class VfsWriteStream extends Writable {
 
   /** A new content for `path` (created, or truncated when it exists): nothing changes until the stream ends. */
   static async open(vfs: Vfs, path: string): Promise<VfsWriteStream> {
-    const fh = await vfs.create(path, 0o644);
+    // A PUT's client sends again if it fails: past memory, the body streams with no spool copy.
+    const fh = await vfs.create(path, 0o644, { streamOnly: true });
     try {
       await vfs.ftruncate(fh, 0);
     } catch (e) {

@@ -14,7 +14,7 @@ import { encodeSegment, MARKER, parsePath } from './names';
 import type { Space } from './space';
 import { dirStat } from './stat';
 import type { Stat, StatDefaults } from './stat';
-import type { DirEntryStat, MtimeChange, StatFs, Vfs } from './types';
+import type { CreateOptions, DirEntryStat, MtimeChange, StatFs, Vfs } from './types';
 
 type Route = { at: 'root' } | { at: 'domain'; domain: string; fs: DomainFs; sub: string };
 
@@ -136,7 +136,7 @@ export class ClusterFs extends HandleOps implements Vfs {
   async chown(path: string, uid: number, gid: number): Promise<void> { const r = await this.inDomain(path, 'chown'); return r.fs.chown(r.sub, uid, gid); }
   async utimens(path: string, mtime: MtimeChange): Promise<void> { const r = await this.inDomain(path, 'utimens'); return r.fs.utimens(r.sub, mtime); }
   async truncate(path: string, size: number): Promise<void> { const r = await this.inDomain(path, 'truncate'); return r.fs.truncate(r.sub, size); }
-  async create(path: string, mode: number): Promise<number> { const r = await this.inDomain(path, 'create'); return r.fs.create(r.sub, mode); }
+  async create(path: string, mode: number, opts?: CreateOptions): Promise<number> { const r = await this.inDomain(path, 'create'); return r.fs.create(r.sub, mode, opts); }
   async open(path: string, flags: number): Promise<number> { const r = await this.inDomain(path, 'open'); return r.fs.open(r.sub, flags); }
   async getxattr(path: string, name: string): Promise<Buffer> {
     const r = await this.route(path);

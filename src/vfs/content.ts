@@ -9,6 +9,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Spool } from './spool';
+import { fail } from './errors';
 
 export const MEM_FILE_MAX = 1024 * 1024;
 
@@ -77,6 +78,42 @@ export class MemContent implements Content {
     this.buf = Buffer.alloc(0);
     this.len = 0;
     return kept;
+  }
+}
+
+/**
+ * What a file streamed straight to a storage node keeps here: its length
+ * only, no spool copy. For writers that can send again (a WebDAV PUT: a
+ * failed upload is the client's to retry), so a large upload costs no local
+ * disk; written in order only, and not readable until stored.
+ */
+export class StreamedContent implements Content {
+  constructor(private len: number) {}
+
+  get size(): number {
+    return this.len;
+  }
+
+  async write(buf: Buffer, pos: number): Promise<number> {
+    if (pos !== this.len) fail('EIO', 'a file streamed to MogileFS is written in order only');
+    this.len += buf.length;
+    return buf.length;
+  }
+
+  async read(): Promise<Buffer> {
+    fail('EIO', 'a file being streamed to MogileFS cannot be read until it is stored');
+  }
+
+  async truncate(size: number): Promise<void> {
+    if (size !== this.len) fail('EIO', 'a file streamed to MogileFS cannot be truncated');
+  }
+
+  source(): never {
+    fail('EIO', 'the streamed upload failed, and nothing of it was kept here to upload again');
+  }
+
+  async close(): Promise<string | null> {
+    return null;
   }
 }
 

@@ -138,7 +138,8 @@ export class DomainView {
   stat(node: Node): Stat {
     if (node.kind === 'dir') return dirStat(node.marker, this.defaults);
     if (node.kind === 'cont') return dirStat(null, this.defaults);
-    if (node.open) return node.open.stat();
+    if (node.open && !node.open.showsStored) return node.open.stat();
+    if (node.open) return fileStat(node.open.base as FileEntry, this.defaults);
     return fileStat(node.entry as FileEntry, this.defaults);
   }
 
@@ -161,7 +162,7 @@ export class DomainView {
       else if (e.isDir) stat = dirStat(e.value.marker, this.defaults);
       else {
         const of = this.openFiles.get(e.value.key);
-        stat = of ? of.stat() : fileStat(e.value.file as FileEntry, this.defaults);
+        stat = of && !of.showsStored ? of.stat() : fileStat((of?.base ?? e.value.file) as FileEntry, this.defaults);
       }
       return { name: e.name, stat };
     });

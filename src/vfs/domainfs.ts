@@ -10,7 +10,7 @@ import type { Handles } from './handles';
 import type { Space } from './space';
 import type { Stat } from './stat';
 import * as tree from './tree';
-import type { DirEntryStat, MtimeChange, StatFs, Vfs } from './types';
+import type { CreateOptions, DirEntryStat, MtimeChange, StatFs, Vfs } from './types';
 
 export class DomainFs extends HandleOps implements Vfs {
   constructor(
@@ -52,7 +52,7 @@ export class DomainFs extends HandleOps implements Vfs {
   removexattr(path: string, name: string): Promise<void> { return attrs.setxattr(this.view, path, name, null, 0); }
 
   truncate(path: string, size: number): Promise<void> { return this.handles.truncate(this.view, path, size); }
-  create(path: string, mode: number): Promise<number> { return this.handles.create(this.view, path, mode); }
+  create(path: string, mode: number, opts?: CreateOptions): Promise<number> { return this.handles.create(this.view, path, mode, opts); }
   open(path: string, flags: number): Promise<number> { return this.handles.open(this.view, path, flags); }
   statfs(): Promise<StatFs> {
     return this.space.statfs(this.domain, this.defaultClass);

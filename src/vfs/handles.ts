@@ -15,6 +15,7 @@ import { Reader } from './reader';
 import { fileStat } from './stat';
 import type { Stat } from './stat';
 import { O_ACCMODE, O_RDONLY, O_TRUNC } from './types';
+import type { CreateOptions } from './types';
 
 interface Handle {
   view: DomainView;
@@ -32,7 +33,7 @@ export class Handles {
   private next = 1;
   private readonly table = new Map<number, Handle>();
 
-  async create(v: DomainView, path: string, mode: number): Promise<number> {
+  async create(v: DomainView, path: string, mode: number, opts?: CreateOptions): Promise<number> {
     v.checkWritable();
     const ref = v.parse(path);
     if (!creatable(ref)) fail('EINVAL', `${path}: this name cannot be created here (reserved, or part of an escaped name)`);
@@ -40,6 +41,8 @@ export class Handles {
     if (node && node.kind !== 'file') fail('EISDIR', `${path} is a directory`);
     const key = keyOf(v.base, ref);
     const of = node?.kind === 'file' ? v.openFile(key, node.open?.base ?? node.entry) : v.openFile(key, null, mode);
+    // Only a file nobody else has open: another writer may count on the spool.
+    if (opts?.streamOnly && of.refs === 0) of.streamOnly = true;
     return this.add({ view: v, key, file: of, writable: true, entry: null, reader: null });
   }
 
@@ -48,12 +51,15 @@ export class Handles {
     if (node.kind !== 'file') fail('EISDIR', `${path} is a directory`);
     const writable = (flags & O_ACCMODE) !== O_RDONLY;
     if (!writable) {
-      const h: Handle = { view: v, key: node.key, file: node.open, writable, entry: node.open?.base ?? node.entry, reader: null };
+      // A file streamed with no local copy (streamOnly) cannot be read while written: readers get the stored version.
+      const shared = node.open && !node.open.streamOnly ? node.open : null;
+      if (node.open?.streamOnly && !node.open.base) fail('ENOENT', `${path} is being uploaded and is not stored yet`);
+      const h: Handle = { view: v, key: node.key, file: shared, writable, entry: node.open?.base ?? node.entry, reader: null };
       // Its key is moved along when the file is renamed (tree.ts): it finds the
       // replicas by key at its first read, and a rename before that made the
       // read fail (ENOENT), or, after a rename onto the name (libfuse moves an
       // open file being replaced or unlinked to .fuse_hidden*), read the other file.
-      if (!node.open) v.readers.add(h);
+      if (!shared) v.readers.add(h);
       return this.add(h);
     }
     v.checkWritable();
@@ -66,7 +72,7 @@ export class Handles {
   async read(fh: number, len: number, pos: number): Promise<Buffer> {
     const h = this.get(fh);
     const of = h.file ? null : h.view.openFiles.get(h.key);
-    if (of && !of.unlinked) {
+    if (of && !of.unlinked && !of.streamOnly) {
       // A read-only handle on a stored file that has since been opened for
       // writing reads what is written, as a handle on the same inode would:
       // it shares the file's state from now on (which also follows renames).
@@ -90,7 +96,8 @@ export class Handles {
   async fgetattr(fh: number): Promise<Stat> {
     const h = this.get(fh);
     const of = h.file ?? h.view.openFiles.get(h.key);
-    if (of) return of.stat();
+    // A reader of a file being streamed in (streamOnly) reads, and sees, the stored version.
+    if (of && (h.file || !of.streamOnly)) return of.stat();
     return fileStat(h.entry as FileEntry, h.view.defaults);
   }
 
@@ -191,8 +198,9 @@ async function commit(v: DomainView, of: OpenFile): Promise<void> {
   try {
     const entry = await of.commit();
     if (entry) v.noteFile(of.key, entry);
-    // Read-only handles on the file read the new content from now on, not the replaced fid's replicas.
-    for (const r of v.readers) {
+    // Read-only handles on the file read the new content from now on, not the replaced fid's replicas;
+    // except after a whole new content was streamed in (a WebDAV PUT), which readers see as a new file.
+    for (const r of of.streamOnly ? [] : v.readers) {
       if (!entry || r.key !== of.key || r.entry?.fid === entry.fid) continue;
       r.entry = entry;
       r.reader?.close();

@@ -15,7 +15,7 @@ import { Spool, sweepDeadSpools } from './spool';
 import type { StatDefaults } from './stat';
 import type { Vfs } from './types';
 
-export type { Vfs, DirEntryStat, StatFs, MtimeChange } from './types';
+export type { Vfs, DirEntryStat, StatFs, MtimeChange, CreateOptions } from './types';
 export { O_ACCMODE, O_RDONLY, O_TRUNC } from './types';
 export type { Stat, Timespec } from './stat';
 export { S_IFDIR, S_IFLNK, S_IFREG, S_IFMT } from './stat';

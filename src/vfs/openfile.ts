@@ -9,7 +9,7 @@
  * stays until an upload has succeeded.
  */
 import type { FileAttrs, FileEntry } from '../client';
-import { FileContent, MEM_FILE_MAX, MemContent } from './content';
+import { FileContent, MEM_FILE_MAX, MemContent, StreamedContent } from './content';
 import type { Content } from './content';
 import type { Logger } from '../common/log';
 import { fail } from './errors';
@@ -49,6 +49,8 @@ export class OpenFile {
   private loading: Promise<void> | null = null;
   private committing: Promise<FileEntry | null> | null = null;
   private streamer: Streamer | null = null;
+  /** Set by a writer that can resend (create's streamOnly): past memory, the file streams with no spool copy. */
+  streamOnly = false;
 
   constructor(private readonly env: OpenFileEnv, public key: string, public base: FileEntry | null, createMode?: number) {
     const d = env.defaults;
@@ -79,6 +81,14 @@ export class OpenFile {
 
   get dirty(): boolean {
     return this.contentDirty || this.attrsDirty;
+  }
+
+  /**
+   * A whole new content streaming in over a stored file (streamOnly): until
+   * it is stored, others see the stored file, as after an atomic replace.
+   */
+  get showsStored(): boolean {
+    return this.streamOnly && this.base !== null && this.contentDirty;
   }
 
   stat(): Stat {
@@ -132,6 +142,12 @@ export class OpenFile {
     const c = this.content;
     if (!(c instanceof MemContent) || c.fits(end)) return;
     const bytes = c.bytes();
+    if (this.streamOnly && this.sequential && !this.streamer) {
+      this.streamer = new Streamer(this.env.keyspace, this, bytes);
+      this.content = new StreamedContent(bytes.length);
+      await c.close(null);
+      return;
+    }
     const file = await FileContent.create(this.env.spool, bytes);
     await c.close(null);
     this.content = file;

@@ -21,6 +21,15 @@ export interface StatFs {
   namemax: number;
 }
 
+export interface CreateOptions {
+  /**
+   * The writer writes in order and can send again on failure (a WebDAV
+   * PUT): past what is held in memory the file streams to a storage node
+   * with no spool copy, and a failed upload is an error, not a retry from disk.
+   */
+  streamOnly?: boolean;
+}
+
 /** A new mtime: a time, 'now', or null to leave it. */
 export type MtimeChange = Timespec | 'now' | null;
 
@@ -39,7 +48,7 @@ export interface Vfs {
   utimens(path: string, mtime: MtimeChange): Promise<void>;
   truncate(path: string, size: number): Promise<void>;
   /** Creates (or opens, when it appeared meanwhile) a file for writing; resolves to a handle. */
-  create(path: string, mode: number): Promise<number>;
+  create(path: string, mode: number, opts?: CreateOptions): Promise<number>;
   /** open(2) flags: O_ACCMODE, O_TRUNC, O_APPEND. */
   open(path: string, flags: number): Promise<number>;
   /** fstat: what the open handle's file is now (also after it was unlinked). */

@@ -36,46 +36,63 @@ export function parseRange(header: string, size: number): { start: number; end: 
 }
 
 export async function get(r: DavRequest): Promise<void> {
-  const s = await r.env.vfs.getattr(r.path);
+  const first = await r.env.vfs.getattr(r.path);
   if (!(await ifHolds(r))) throw new HttpError(412, 'the If header does not hold');
+  if (isDirStat(first)) {
+    await answer(r, first, null);
+    return;
+  }
+  // The headers and the bytes come from one open handle: one version of the file.
+  const fh = await r.env.vfs.open(r.path, 0);
+  let body: VfsReadStream | null = null;
+  try {
+    body = await answer(r, await r.env.vfs.fgetattr(fh), fh);
+  } finally {
+    if (!body) await r.env.vfs.release(fh);
+  }
+  if (!body) return;
+  // A client that goes away ends the pipeline with an error: the read stream is released either way.
+  await pipeline(body, r.res).catch((e: unknown) => {
+    if (!r.res.writableFinished) r.env.log.debug({ path: r.path, err: (e as Error).message }, 'GET ended early');
+  });
+}
+
+/** Answers with the headers; resolves to the body still to send, if any. */
+async function answer(r: DavRequest, s: Stat, fh: number | null): Promise<VfsReadStream | null> {
   const cond = httpConditions(r, s, true);
   const common: Record<string, string> = { ETag: etagOf(s), 'Last-Modified': httpDate(s) };
   if (cond === 'failed') throw new HttpError(412, 'precondition failed');
   if (cond === 'not-modified') {
     r.res.writeHead(304, common);
     r.res.end();
-    return;
+    return null;
   }
-  if (isDirStat(s)) return index(r, s);
-  const head = r.req.method === 'HEAD';
+  if (fh === null) {
+    await index(r, s);
+    return null;
+  }
   let range = r.header('range') ? parseRange(r.header('range'), s.size) : null;
   const ifRange = r.header('if-range');
   if (range && ifRange && ifRange !== common.ETag && ifRange !== common['Last-Modified']) range = null;
   if (range === 'unsatisfiable') {
     r.res.writeHead(416, { ...common, 'Content-Range': `bytes */${s.size}`, 'Content-Length': 0 });
     r.res.end();
-    return;
+    return null;
   }
   const start = range ? range.start : 0;
   const end = range ? range.end + 1 : s.size;
-  const headers = {
+  r.res.writeHead(range ? 206 : 200, {
     ...common,
     'Content-Type': contentTypeOf(r.path),
     'Content-Length': String(end - start),
     'Accept-Ranges': 'bytes',
     ...(range ? { 'Content-Range': `bytes ${start}-${end - 1}/${s.size}` } : {}),
-  };
-  if (head || end === start) {
-    r.res.writeHead(range ? 206 : 200, headers);
-    r.res.end();
-    return;
-  }
-  const body = await VfsReadStream.open(r.env.vfs, r.path, start, end);
-  r.res.writeHead(range ? 206 : 200, headers);
-  // A client that goes away ends the pipeline with an error: the read stream is released either way.
-  await pipeline(body, r.res).catch((e: unknown) => {
-    if (!r.res.writableFinished) r.env.log.debug({ path: r.path, err: (e as Error).message }, 'GET ended early');
   });
+  if (r.req.method === 'HEAD' || end === start) {
+    r.res.end();
+    return null;
+  }
+  return VfsReadStream.over(r.env.vfs, fh, start, end);
 }
 
 async function index(r: DavRequest, s: Stat): Promise<void> {
