@@ -6,6 +6,11 @@
 // UTIME_OMIT into something JS can use, and export `mogfs_patch` so
 // src/fuse/binding.ts can tell our build from the prebuilt. Idempotent: a
 // stamp beside the output records what was built.
+//
+// `--if-possible` is the installed package's postinstall: a machine without
+// libfuse-dev or a C toolchain still gets a working install (the daemons and
+// tools need no FUSE); this says why on one line and exits 0, and
+// `mogfs mount` later refuses with the command to run once they are there.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -14,8 +19,11 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const inCI = process.env.CI === 'true' || process.env.CI === '1';
-const pkgDir = path.join(root, 'node_modules', 'fuse-native');
-const workDir = path.join(root, 'node_modules', '.cache', 'mogfs-fuse-native');
+const ifPossible = process.argv.includes('--if-possible');
+// Where `require('fuse-native')` from mogfs finds it: node_modules/ of a
+// checkout or of the installed package, or a project's hoisted node_modules/.
+const pkgDir = findFuseNative();
+const workDir = path.join(path.dirname(pkgDir), '.cache', 'mogfs-fuse-native');
 const outFile = path.join(pkgDir, 'build', 'Release', 'fuse.node');
 const stampFile = path.join(pkgDir, 'build', 'mogfs-stamp.json');
 
@@ -143,15 +151,26 @@ const PATCHES = [
   },
 ];
 
-// The build cannot run here: say why on one line; only CI treats it as a failure.
+function findFuseNative() {
+  try {
+    return path.dirname(require.resolve('fuse-native/package.json', { paths: [root] }));
+  } catch {
+    return path.join(root, 'node_modules', 'fuse-native');
+  }
+}
+
+const LATER = `; mogfs mount stays unavailable until \`node ${path.join(__dirname, 'build-fuse.js')}\` succeeds`;
+
+// The build cannot run here: say why on one line; only CI treats it as a
+// failure (and never an install's --if-possible run).
 function cannotBuild(why) {
-  console.error(`build-fuse: not building the patched FUSE binding: ${why}`);
-  process.exit(inCI ? 1 : 0);
+  console.error(`build-fuse: not building the patched FUSE binding: ${why}${ifPossible ? LATER : ''}`);
+  process.exit(inCI && !ifPossible ? 1 : 0);
 }
 
 function fail(why) {
-  console.error(`build-fuse: ${why}`);
-  process.exit(1);
+  console.error(`build-fuse: ${why}${ifPossible ? LATER : ''}`);
+  process.exit(ifPossible ? 0 : 1);
 }
 
 function onPath(name) {
@@ -254,7 +273,7 @@ function readStamp() {
 
 function main() {
   if (process.platform !== 'linux') cannotBuild(`FUSE mounts are built for Linux only (this is ${process.platform})`);
-  if (!fs.existsSync(path.join(pkgDir, 'package.json'))) fail('node_modules/fuse-native is missing: run npm ci first');
+  if (!fs.existsSync(path.join(pkgDir, 'package.json'))) fail('fuse-native is not installed: run npm ci first');
   const version = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version;
   const original = fs.readFileSync(path.join(pkgDir, 'fuse-native.c'), 'utf8');
   const patched = applyPatches(original);

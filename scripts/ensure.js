@@ -15,11 +15,13 @@ const inCI = process.env.CI === 'true' || process.env.CI === '1';
 // What each mode needs from Debian. MariaDB is the production store and is
 // tested for real; fuse/libfuse2 mount, and libfuse-dev/pkg-config build the
 // patched fuse-native binding against them; litmus, davfs2, rclone, nginx and
-// chromium are the real clients and servers the bridge is tested against.
+// chromium are the real clients and servers the bridge is tested against;
+// build-essential/python3 build better-sqlite3 when the packed tarball is
+// installed; libnss-wrapper gives a test users that only NSS knows.
 const PACKAGES = {
   start: ['fuse', 'libfuse2', 'libfuse-dev', 'pkg-config'],
-  test: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'litmus', 'rsync', 'attr',
-    'davfs2', 'rclone', 'nginx', 'chromium'],
+  test: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'build-essential', 'python3', 'litmus', 'rsync', 'attr',
+    'davfs2', 'rclone', 'nginx', 'chromium', 'libnss-wrapper'],
   bench: ['mariadb-server', 'fuse', 'libfuse2', 'libfuse-dev', 'pkg-config', 'rsync', 'rclone',
     'nginx', 'libnginx-mod-http-dav-ext'],
 };

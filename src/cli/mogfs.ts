@@ -38,6 +38,14 @@ export function main(argv: string[]): void {
   });
 }
 
+/**
+ * A MogileFS-Utils command run under its own name (bin/mogupload.js, ...):
+ * the mogfs subcommand that answers to that name, with the same flags.
+ */
+export function runUtility(name: string, argv: string[]): void {
+  main([argv[0], argv[1], name, ...argv.slice(2)]);
+}
+
 function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65534) throw new Error(`not a usable port: ${v}`);

@@ -6,12 +6,13 @@
  * mogilefsd-settings.ts and docs/OPERATIONS.md. Prints one line with the
  * bound address on stdout; stops cleanly on SIGTERM/SIGINT.
  */
-import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { chooseConfFile, emptyConf, readConf } from '../common/conffile';
 import { runDaemonMain, stopOnSignals, writePidFile } from '../common/daemon';
 import { createLogger } from '../common/log';
 import type { Logger } from '../common/log';
+import { lookupUser, shouldSwitchUser, switchUser } from '../common/users';
+import type { UserIds } from '../common/users';
 import { createMetricsRegistry, startMetricsServer } from '../common/metrics';
 import type { MetricsServer } from '../common/metrics';
 import { openStore } from '../store';
@@ -80,21 +81,14 @@ function logSettings(log: Logger, s: TrackerSettings, file: string | undefined, 
 }
 
 /**
- * Once listening as root, become the configured user. The original only
- * refused to run as root without `user = root`; switching is what operators
- * want from the key (systemd's User= does the same from outside).
+ * The ids `user = NAME` means, looked up (through NSS) before anything
+ * listens, so an unknown user stops the start-up at once. Only when started
+ * as root: the original only refused to run as root without `user = root`;
+ * switching is what operators want from the key (systemd's User= does the
+ * same from outside).
  */
-async function dropPrivileges(user: string | undefined, log: Logger): Promise<void> {
-  if (!user || user === 'root' || typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
-  const entry = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === user);
-  if (!entry || entry.length < 4) throw new Error(`user "${user}" is not in /etc/passwd; create it or fix the user setting`);
-  const uid = Number(entry[2]);
-  const gid = Number(entry[3]);
-  process.setgroups?.([gid]);
-  process.setgid?.(gid);
-  process.setuid?.(uid);
-  log.info({ user, uid, gid }, 'switched user');
+async function userToBecome(user: string | undefined): Promise<UserIds | null> {
+  return shouldSwitchUser(user) ? lookupUser(user) : null;
 }
 
 /** Parse flags and config, open the store, start the tracker, install signal handlers. */
@@ -114,6 +108,7 @@ export async function runMogilefsd(argv: string[]): Promise<Tracker> {
   if (s.nodeTimeoutMs) config.nodeTimeoutMs = s.nodeTimeoutMs;
   config.extensions = s.extensions;
 
+  const becomeUser = await userToBecome(s.user);
   const store: MetadataStore = await openStore({ dsn: s.dsn });
   let tracker: Tracker | null = null;
   let metricsServer: MetricsServer | null = null;
@@ -128,7 +123,11 @@ export async function runMogilefsd(argv: string[]): Promise<Tracker> {
     tracker = await startTracker({ store, config, log, workers: s.workers, metrics });
     if (registry && s.metrics) metricsServer = await startMetricsServer({ registry, host: s.metrics.host, port: s.metrics.port, log });
     if (s.pidfile) await writePidFile(s.pidfile);
-    await dropPrivileges(s.user, log);
+    // Once listening: ports below 1024 and the pid file's directory may need root.
+    if (becomeUser) {
+      switchUser(becomeUser);
+      log.info({ user: becomeUser.name, uid: becomeUser.uid, gid: becomeUser.gid, groups: becomeUser.groups }, 'switched user');
+    }
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

@@ -174,7 +174,10 @@ function message(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
-const FIX = 'run `node scripts/build-fuse.js` (it needs `apt-get install libfuse-dev pkg-config build-essential`)';
+// The script ships in the package too (dist/src/fuse/ -> scripts/), so the
+// path named is the one to run in a checkout and in an `npm install -g`.
+const BUILD_FUSE = path.resolve(__dirname, '..', '..', '..', 'scripts', 'build-fuse.js');
+const FIX = `run \`node ${BUILD_FUSE}\` (it needs \`apt-get install libfuse-dev pkg-config build-essential\`)`;
 
 /**
  * fuse-native's Fuse class, once the binding it loads is proven to be our

@@ -123,7 +123,11 @@ export function registerStatsTool(program: Command): void {
       .alias('mogstats')
       .description('mogstats: file, domain, replication and device statistics')
       .option('--stats <list>', `comma-separated: ${VALID.join(', ')} (default all)`, parseStats)
-      .option('--verbose', 'say what is being computed'),
+      .option('--verbose', 'say what is being computed')
+      // MogileFS-Utils' mogstats reads the database; scripts pass it these.
+      .option('--db_dsn <dsn>', 'accepted for compatibility; ignored (the tracker is asked instead)')
+      .option('--db_user <user>', 'accepted for compatibility; ignored')
+      .option('--db_pass <pass>', 'accepted for compatibility; ignored'),
     { domain: false },
   ).action(action('stats', stats));
 }
