@@ -7,8 +7,8 @@
 import { ATTR_COLUMNS, attrValues, attrsFromRow } from '../attrs';
 import type { AttrRow, FileAttrs, FileWithAttrs } from '../attrs';
 import type { FileRow } from '../types';
-import type { MysqlDb } from './db';
-import type { KeySql } from './files';
+import { chunks, marks, MysqlDb, padList, Param } from './db';
+import type { KeySql } from './keysql';
 
 const COLS = ATTR_COLUMNS.join(', ');
 const KEEP = ATTR_COLUMNS.map((c) => `${c} = COALESCE(VALUES(${c}), ${c})`).join(', ');
@@ -37,27 +37,31 @@ export class MysqlAttrs {
 
   /** The rows of `keys` (those that exist), in the order given, each with its attributes. */
   async filesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]> {
-    if (keys.length === 0) return [];
-    const marks = keys.map(() => this.fileKey.param).join(', ');
-    const rows = await this.db.all<FileRow & AttrRow & { dkey: Buffer | string; xattrs: number }>(
-      `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount,
-         ${ATTR_COLUMNS.map((c) => `a.${c}`).join(', ')},
-         (SELECT COUNT(*) FROM mogfs_file_xattr x WHERE x.fid = f.fid) AS xattrs
-       FROM file f LEFT JOIN mogfs_file_attr a ON a.fid = f.fid
-       WHERE f.dmid = ? AND f.dkey IN (${marks})`,
-      dmid, ...keys.map((k) => this.fileKey.bind(k)),
-    );
+    const k = this.fileKey;
+    // A key the column cannot hold has no row.
+    const bound = keys.map((key) => k.tryBind(key)).filter((b): b is Buffer | string => b !== null);
     const byKey = new Map<string, FileRow & AttrRow & { xattrs: number }>();
-    for (const r of rows) {
-      const dkey = Buffer.isBuffer(r.dkey) ? r.dkey.toString('utf8') : String(r.dkey);
-      byKey.set(dkey, { ...r, dkey });
+    for (const part of chunks(bound)) {
+      const list = padList<Param>(part);
+      const rows = await this.db.all<FileRow & AttrRow & { dkey: Buffer | string; xattrs: number }>(
+        `SELECT f.fid, f.dmid, ${k.select('f.dkey')} AS dkey, f.length, f.classid, f.devcount,
+           ${ATTR_COLUMNS.map((c) => `a.${c}`).join(', ')},
+           (SELECT COUNT(*) FROM mogfs_file_xattr x WHERE x.fid = f.fid) AS xattrs
+         FROM file f LEFT JOIN mogfs_file_attr a ON a.fid = f.fid
+         WHERE f.dmid = ? AND f.dkey IN (${marks(list.length, k.param)})`,
+        dmid, ...list,
+      );
+      for (const r of rows) {
+        const dkey = k.read(r.dkey);
+        byKey.set(dkey, { ...r, dkey });
+      }
     }
     const out: FileWithAttrs[] = [];
-    for (const k of keys) {
-      const r = byKey.get(k);
+    for (const key of keys) {
+      const r = byKey.get(key);
       if (!r) continue;
       out.push({
-        fid: Number(r.fid), dmid: r.dmid, dkey: k, length: Number(r.length), classid: r.classid, devcount: r.devcount,
+        fid: Number(r.fid), dmid: r.dmid, dkey: key, length: Number(r.length), classid: r.classid, devcount: r.devcount,
         attrs: attrsFromRow(r), xattrCount: Number(r.xattrs),
       });
     }

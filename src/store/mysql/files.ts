@@ -1,45 +1,21 @@
 /**
  * Files on MySQL: tempfile (open uploads, and the fid allocator), file,
- * file_on and checksum. Keys travel as UTF-8 bytes: bound as Buffers and read
- * back with CAST(dkey AS BINARY), so neither our VARBINARY column nor an
- * original VARCHAR column (whatever its charset) re-encodes them.
+ * file_on and checksum. Keys are bound and read through KeySql (keysql.ts):
+ * UTF-8 bytes in our VARBINARY column, the column's charset in an original one.
  */
 import { MogError } from '../../protocol';
-import { checkKeyLength, checkPrefixRename, compareKeys, nextPrefix } from '../keys';
+import { checkKeyLength, checkPrefixRename, compareKeys } from '../keys';
 import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '../types';
 import { ATTR_COLUMNS, attrValues } from '../attrs';
-import { isDuplicate, isDuplicatePrimary, lim, MysqlDb, Q } from './db';
-import type { KeyColumn } from './schema';
+import { isDuplicate, isDuplicatePrimary, limit as limitParam, MysqlDb, Param, Q } from './db';
+import type { KeySql } from './keysql';
 
-/** How to bind and read keys for one dkey column. */
-export class KeySql {
-  /** SQL for a key parameter: bytes as they are, reinterpreted in a text column's charset. */
-  readonly param: string;
-  constructor(readonly col: KeyColumn) {
-    const cs = col.charset;
-    if (cs !== null && !/^\w+$/.test(cs)) throw new Error(`unexpected dkey charset ${cs}`);
-    this.param = cs === null ? '?' : `CONVERT(? USING ${cs})`;
-  }
-  bind(key: string): Buffer {
-    return Buffer.from(key, 'utf8');
-  }
+function fileCols(k: KeySql): string {
+  return `fid, dmid, ${k.select('dkey')} AS dkey, length, classid, devcount`;
 }
 
-/** dkey as raw bytes, whatever the column type. */
-const DKEY = 'CAST(dkey AS BINARY) AS dkey';
-const FILE_COLS = `fid, dmid, ${DKEY}, length, classid, devcount`;
-const TEMP_COLS = `fid, createtime, classid, dmid, ${DKEY}, devids`;
-
-function keyString(v: unknown): string {
-  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v ?? '');
-}
-
-function fileRow(r: FileRow | undefined): FileRow | null {
-  return r ? { ...r, dkey: keyString(r.dkey), length: Number(r.length) } : null;
-}
-
-function tempRow(r: TempfileRow): TempfileRow {
-  return { ...r, dkey: keyString(r.dkey) };
+function fileRow(k: KeySql, r: FileRow | undefined): FileRow | null {
+  return r ? { ...r, dkey: k.read(r.dkey), length: Number(r.length) } : null;
 }
 
 export class MysqlFiles {
@@ -49,6 +25,10 @@ export class MysqlFiles {
     private readonly tempKey: KeySql,
     private readonly maxKeyLength: number,
   ) {}
+
+  private get fileCols(): string { return fileCols(this.fileKey); }
+  private get tempCols(): string { return `fid, createtime, classid, dmid, ${this.tempKey.select('dkey')} AS dkey, devids`; }
+  private tempRow(r: TempfileRow): TempfileRow { return { ...r, dkey: this.tempKey.read(r.dkey) }; }
 
   async createTempfile(t: NewTempfile): Promise<number> {
     checkKeyLength(t.dkey, this.maxKeyLength);
@@ -96,8 +76,8 @@ export class MysqlFiles {
   }
 
   async getTempfile(fid: number): Promise<TempfileRow | null> {
-    const r = await this.db.get<TempfileRow>(`SELECT ${TEMP_COLS} FROM tempfile WHERE fid = ?`, fid);
-    return r ? tempRow(r) : null;
+    const r = await this.db.get<TempfileRow>(`SELECT ${this.tempCols} FROM tempfile WHERE fid = ?`, fid);
+    return r ? this.tempRow(r) : null;
   }
 
   async deleteTempfile(fid: number): Promise<void> {
@@ -106,18 +86,20 @@ export class MysqlFiles {
 
   async listStaleTempfiles(before: number, limit: number): Promise<TempfileRow[]> {
     const rows = await this.db.all<TempfileRow>(
-      `SELECT ${TEMP_COLS} FROM tempfile WHERE createtime < ? ORDER BY createtime, fid LIMIT ${lim(limit)}`, before,
+      `SELECT ${this.tempCols} FROM tempfile WHERE createtime < ? ORDER BY createtime, fid LIMIT ?`, before, limitParam(limit),
     );
-    return rows.map(tempRow);
+    return rows.map((r) => this.tempRow(r));
   }
 
   async getFile(fid: number): Promise<FileRow | null> {
-    return fileRow(await this.db.get<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE fid = ?`, fid));
+    return fileRow(this.fileKey, await this.db.get<FileRow>(`SELECT ${this.fileCols} FROM file WHERE fid = ?`, fid));
   }
 
   async getFileByKey(dmid: number, dkey: string): Promise<FileRow | null> {
-    return fileRow(await this.db.get<FileRow>(
-      `SELECT ${FILE_COLS} FROM file WHERE dmid = ? AND dkey = ${this.fileKey.param}`, dmid, this.fileKey.bind(dkey),
+    const key = this.fileKey.tryBind(dkey);
+    if (key === null) return null;
+    return fileRow(this.fileKey, await this.db.get<FileRow>(
+      `SELECT ${this.fileCols} FROM file WHERE dmid = ? AND dkey = ${this.fileKey.param}`, dmid, key,
     ));
   }
 
@@ -173,15 +155,17 @@ export class MysqlFiles {
     checkKeyLength(to, this.maxKeyLength);
     const p = this.fileKey.param;
     const lookup = `SELECT fid FROM file WHERE dmid = ? AND dkey = ${p} FOR UPDATE`;
+    const toKey = this.fileKey.bind(to);
+    const fromKey = this.fileKey.tryBind(from);
     return this.db.tx(async (q) => {
-      const src = await q.get<{ fid: number }>(lookup, dmid, this.fileKey.bind(from));
+      const src = fromKey === null ? undefined : await q.get<{ fid: number }>(lookup, dmid, fromKey);
       if (!src) throw new MogError('unknown_key', `key "${from}" does not exist in this domain`);
-      const dst = await q.get<{ fid: number }>(lookup, dmid, this.fileKey.bind(to));
+      const dst = await q.get<{ fid: number }>(lookup, dmid, toKey);
       if (dst?.fid === src.fid) return null;
       if (dst && !replace) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
       if (dst) await removeFile(q, dst.fid, now);
       try {
-        await q.run(`UPDATE file SET dkey = ${p} WHERE fid = ?`, this.fileKey.bind(to), src.fid);
+        await q.run(`UPDATE file SET dkey = ${p} WHERE fid = ?`, toKey, src.fid);
       } catch (e) {
         if (isDuplicate(e)) throw new MogError('key_exists', `key "${to}" already exists; delete it first`);
         throw e;
@@ -193,29 +177,31 @@ export class MysqlFiles {
   /** One UPDATE over the key range: a directory of any size is renamed in one statement. */
   async renamePrefix(dmid: number, from: string, to: string): Promise<number> {
     checkPrefixRename(from, to);
-    const p = this.fileKey.param;
-    const range = (lo: string): { sql: string; params: Array<number | Buffer> } => {
-      const hi = nextPrefix(lo);
-      return {
-        sql: `dmid = ? AND dkey >= ${p}${hi === null ? '' : ` AND dkey < ${p}`}`,
-        params: [dmid, this.fileKey.bind(lo), ...(hi === null ? [] : [this.fileKey.bind(hi)])],
-      };
-    };
-    const src = range(from);
-    const dst = range(to);
+    const k = this.fileKey;
+    const toBound = k.bind(to);
+    const src = k.startsWith('dkey', from);
+    if (src === null) return 0;
+    const dst = k.startsWith('dkey', to) as { sql: string; params: Param[] };
     // SUBSTRING counts bytes in our VARBINARY column, characters in an original VARCHAR one.
-    const cut = (this.fileKey.col.charset === null ? Buffer.byteLength(from, 'utf8') : Array.from(from).length) + 1;
+    const cut = (k.col.charset === null ? Buffer.byteLength(from, 'utf8') : Array.from(from).length) + 1;
+    const bytes = (b: Param): number => (Buffer.isBuffer(b) ? b.length : Buffer.byteLength(String(b), 'utf8'));
     return this.db.tx(async (q) => {
-      const taken = await q.get<{ dkey: Buffer }>(`SELECT ${DKEY} FROM file WHERE ${dst.sql} LIMIT 1 FOR UPDATE`, ...dst.params);
-      if (taken) throw new MogError('key_exists', `key "${keyString(taken.dkey)}" already starts with "${to}"; move or delete it first`);
-      const longest = await q.get<{ n: number | null }>(`SELECT MAX(LENGTH(CAST(dkey AS BINARY))) AS n FROM file WHERE ${src.sql}`, ...src.params);
+      const taken = await q.get<{ dkey: Buffer }>(
+        `SELECT ${k.select('dkey')} AS dkey FROM file WHERE dmid = ? AND ${dst.sql} LIMIT 1 FOR UPDATE`, dmid, ...dst.params,
+      );
+      if (taken) throw new MogError('key_exists', `key "${k.read(taken.dkey)}" already starts with "${to}"; move or delete it first`);
+      const longest = await q.get<{ n: number | null }>(
+        `SELECT MAX(LENGTH(CAST(dkey AS BINARY))) AS n FROM file WHERE dmid = ? AND ${src.sql}`, dmid, ...src.params,
+      );
       const n = Number(longest?.n ?? 0);
       if (n === 0) return 0;
-      const grow = Buffer.byteLength(to, 'utf8') - Buffer.byteLength(from, 'utf8');
+      const grow = bytes(toBound) - bytes(k.bind(from));
       if (n + grow > this.maxKeyLength) {
         throw new MogError('key_too_long', `renaming "${from}" to "${to}" makes a key of ${n + grow} bytes; this database holds at most ${this.maxKeyLength}`);
       }
-      const r = await q.run(`UPDATE file SET dkey = CONCAT(${p}, SUBSTRING(dkey, ?)) WHERE ${src.sql}`, this.fileKey.bind(to), cut, ...src.params);
+      const r = await q.run(
+        `UPDATE file SET dkey = CONCAT(${k.param}, SUBSTRING(dkey, ?)) WHERE dmid = ? AND ${src.sql}`, toBound, cut, dmid, ...src.params,
+      );
       return r.affectedRows;
     });
   }
@@ -225,54 +211,57 @@ export class MysqlFiles {
   }
 
   listKeys(dmid: number, prefix: string, after: string | null, limit: number): Promise<string[]> {
-    const end = nextPrefix(prefix);
-    if (after !== null && compareKeys(after, prefix) >= 0) return this.scanKeys(dmid, after, false, end, limit);
-    return this.scanKeys(dmid, prefix, true, end, limit);
+    if (after !== null && compareKeys(after, prefix) >= 0) return this.scanKeys(dmid, after, false, prefix, limit);
+    return this.scanKeys(dmid, prefix, true, prefix, limit);
   }
 
-  /** Keys from `from` (inclusive or not) below `end`, in byte order: one range scan of the (dmid, dkey) index. */
-  async scanKeys(dmid: number, from: string, inclusive: boolean, end: string | null, limit: number): Promise<string[]> {
-    const p = this.fileKey.param;
-    const conds = ['dmid = ?', inclusive ? `dkey >= ${p}` : `dkey > ${p}`];
-    const params: Array<number | Buffer> = [dmid, this.fileKey.bind(from)];
-    if (end !== null) {
-      conds.push(`dkey < ${p}`);
-      params.push(this.fileKey.bind(end));
-    }
+  /**
+   * Keys from `from` (inclusive or not) that start with `prefix`, in the
+   * column's order (bytes, on our schema): one range scan of the (dmid, dkey) index.
+   */
+  async scanKeys(dmid: number, from: string, inclusive: boolean, prefix: string, limit: number): Promise<string[]> {
+    const k = this.fileKey;
+    const starts = prefix === '' ? { sql: 'TRUE', params: [] } : k.startsWith('dkey', prefix);
+    if (starts === null) return [];
+    const conds = ['dmid = ?', inclusive ? `dkey >= ${k.param}` : `dkey > ${k.param}`, starts.sql];
+    const params: Param[] = [dmid, k.bind(from), ...starts.params];
     // ORDER BY the column, not the CAST alias, or MySQL sorts instead of reading the index in order.
     const rows = await this.db.all<{ dkey: Buffer }>(
-      `SELECT ${DKEY} FROM file WHERE ${conds.join(' AND ')} ORDER BY file.dkey LIMIT ${lim(limit)}`, ...params,
+      `SELECT ${k.select('dkey')} AS dkey FROM file WHERE ${conds.join(' AND ')} ORDER BY file.dkey LIMIT ?`,
+      ...params, limitParam(limit),
     );
-    return rows.map((r) => keyString(r.dkey));
+    return rows.map((r) => k.read(r.dkey));
   }
 
   async listFids(from: number, count: number): Promise<FileRow[]> {
-    const rows = await this.db.all<FileRow>(`SELECT ${FILE_COLS} FROM file WHERE fid > ? ORDER BY fid LIMIT ${lim(count)}`, from);
-    return rows.map((r) => fileRow(r) as FileRow);
+    const rows = await this.db.all<FileRow>(`SELECT ${this.fileCols} FROM file WHERE fid > ? ORDER BY fid LIMIT ?`, from, limitParam(count));
+    return rows.map((r) => fileRow(this.fileKey, r) as FileRow);
   }
 
   async getFileWithDevids(dmid: number, dkey: string): Promise<{ file: FileRow; devids: number[] } | null> {
+    const key = this.fileKey.tryBind(dkey);
+    if (key === null) return null;
     const rows = await this.db.all<FileRow & { devid: number | null }>(
-      `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount, o.devid FROM file f
+      `SELECT f.fid, f.dmid, ${this.fileKey.select('f.dkey')} AS dkey, f.length, f.classid, f.devcount, o.devid FROM file f
          LEFT JOIN file_on o ON o.fid = f.fid WHERE f.dmid = ? AND f.dkey = ${this.fileKey.param}`,
-      dmid, this.fileKey.bind(dkey),
+      dmid, key,
     );
     if (rows.length === 0) return null;
     const { devid: _devid, ...file } = rows[0];
     // Sorted here: ORDER BY in the join made MariaDB build a temporary table for every lookup.
-    return { file: fileRow(file) as FileRow, devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)).sort((a, b) => a - b) };
+    return { file: fileRow(this.fileKey, file) as FileRow, devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)).sort((a, b) => a - b) };
   }
 
   async getFileForReplication(fid: number): Promise<{ file: FileRow; devids: number[]; checksum: Checksum | null } | null> {
     const rows = await this.db.all<FileRow & { devid: number | null; hashtype: number | null; checksum: Buffer | null }>(
-      `SELECT f.fid, f.dmid, CAST(f.dkey AS BINARY) AS dkey, f.length, f.classid, f.devcount, o.devid, c.hashtype, c.checksum
+      `SELECT f.fid, f.dmid, ${this.fileKey.select('f.dkey')} AS dkey, f.length, f.classid, f.devcount, o.devid, c.hashtype, c.checksum
          FROM file f LEFT JOIN file_on o ON o.fid = f.fid LEFT JOIN checksum c ON c.fid = f.fid WHERE f.fid = ?`,
       fid,
     );
     if (rows.length === 0) return null;
     const { devid: _d, hashtype, checksum, ...file } = rows[0];
     return {
-      file: fileRow(file) as FileRow,
+      file: fileRow(this.fileKey, file) as FileRow,
       devids: rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)).sort((a, b) => a - b),
       checksum: hashtype !== null && checksum !== null ? { hashtype: Number(hashtype), checksum: Buffer.from(checksum) } : null,
     };

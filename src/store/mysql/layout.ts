@@ -11,6 +11,20 @@ const HOST_COLS = ['status', 'http_port', 'http_get_port', 'hostname', 'hostip',
 const DEVICE_COLS = ['hostid', 'status', 'weight', 'mb_total', 'mb_used', 'mb_asof'] as const;
 
 /**
+ * An UPDATE of the columns a patch sets, as one statement text whatever it
+ * sets (each column `IF(given, value, column)`), so patches do not each
+ * prepare a statement of their own (see db.ts).
+ */
+function patchUpdate<C extends string>(
+  table: string, cols: readonly C[], idCol: string, patch: Partial<Record<C, unknown>>,
+): { sql: string; params: Param[] } {
+  return {
+    sql: `UPDATE ${table} SET ${cols.map((c) => `${c} = IF(?, ?, ${c})`).join(', ')} WHERE ${idCol} = ?`,
+    params: cols.flatMap((c) => [patch[c] !== undefined ? 1 : 0, (patch[c] ?? null) as Param]),
+  };
+}
+
+/**
  * Inserts with id = max+1. The named lock makes allocation one at a time
  * across every tracker on the database, so two never compute the same id.
  */
@@ -154,14 +168,11 @@ export class MysqlLayout {
   }
 
   async updateHost(hostid: number, patch: HostPatch): Promise<void> {
-    const cols = HOST_COLS.filter((c) => patch[c] !== undefined);
-    if (cols.length === 0) return;
+    if (!HOST_COLS.some((c) => patch[c] !== undefined)) return;
     await this.checkHostUnique(patch.hostname, patch.hostip, hostid);
     try {
-      await this.db.run(
-        `UPDATE host SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE hostid = ?`,
-        ...cols.map((c) => (patch[c] ?? null) as Param), hostid,
-      );
+      const u = patchUpdate('host', HOST_COLS, 'hostid', patch);
+      await this.db.run(u.sql, ...u.params, hostid);
     } catch (e) {
       if (isDuplicate(e)) await this.checkHostUnique(patch.hostname, patch.hostip, hostid);
       throw e;
@@ -216,12 +227,9 @@ export class MysqlLayout {
   }
 
   async updateDevice(devid: number, patch: DevicePatch): Promise<void> {
-    const cols = DEVICE_COLS.filter((c) => patch[c] !== undefined);
-    if (cols.length === 0) return;
-    await this.db.run(
-      `UPDATE device SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE devid = ?`,
-      ...cols.map((c) => (patch[c] ?? null) as Param), devid,
-    );
+    if (!DEVICE_COLS.some((c) => patch[c] !== undefined)) return;
+    const u = patchUpdate('device', DEVICE_COLS, 'devid', patch);
+    await this.db.run(u.sql, ...u.params, devid);
   }
 
   async getSettings(): Promise<Record<string, string>> {

@@ -6,7 +6,7 @@
  * mid-job loses its lease and the job comes back when it runs out.
  */
 import type { DeleteJob } from '../types';
-import { lim, MysqlDb, Q } from './db';
+import { chunks, lim, limit as limitParam, marks, MysqlDb, padList, Q } from './db';
 
 export class MysqlQueues {
   /** skipLocked: the server has SKIP LOCKED; without it plain FOR UPDATE still serialises claimers correctly. */
@@ -19,14 +19,12 @@ export class MysqlQueues {
     if (n === 0) return [];
     return this.db.tx(async (q: Q) => {
       const jobs = await q.all<T>(
-        `SELECT ${cols} FROM ${table} WHERE nexttry <= ? ORDER BY nexttry LIMIT ${n} FOR UPDATE${this.skipLocked ? ' SKIP LOCKED' : ''}`,
-        now,
+        `SELECT ${cols} FROM ${table} WHERE nexttry <= ? ORDER BY nexttry LIMIT ? FOR UPDATE${this.skipLocked ? ' SKIP LOCKED' : ''}`,
+        now, limitParam(n),
       );
-      if (jobs.length > 0) {
-        await q.run(
-          `UPDATE ${table} SET nexttry = ? WHERE fid IN (${jobs.map(() => '?').join(',')})`,
-          now + leaseSeconds, ...jobs.map((j) => j.fid),
-        );
+      for (const part of chunks(jobs.map((j) => j.fid))) {
+        const fids = padList(part);
+        await q.run(`UPDATE ${table} SET nexttry = ? WHERE fid IN (${marks(fids.length)})`, now + leaseSeconds, ...fids);
       }
       return jobs;
     });

@@ -11,7 +11,7 @@
  * the rare deadlock between them is rolled back and rerun by MysqlDb.tx.
  */
 import type { ReplicateJob } from '../types';
-import { lim, MysqlDb, Q } from './db';
+import { chunks, lim, limit as limitParam, marks, MysqlDb, padList, Q } from './db';
 
 export class MysqlReplicateQueue {
   /** skipLocked: the server has SKIP LOCKED; without it plain FOR UPDATE still serialises claimers correctly. */
@@ -33,18 +33,19 @@ export class MysqlReplicateQueue {
     return this.db.tx(async (q) => {
       const jobs = await q.all<ReplicateJob>(
         `SELECT fid, nexttry, fromdevid, failcount, flags FROM file_to_replicate
-         WHERE nexttry <= ? ORDER BY nexttry LIMIT ${n} FOR UPDATE${this.skip}`,
-        now,
+         WHERE nexttry <= ? ORDER BY nexttry LIMIT ? FOR UPDATE${this.skip}`,
+        now, limitParam(n),
       );
-      if (jobs.length === 0) return jobs;
-      const fids = jobs.map((j) => j.fid);
-      const marks = fids.map(() => '?').join(',');
-      await q.run(`UPDATE file_to_replicate SET nexttry = ? WHERE fid IN (${marks})`, leaseend, ...fids);
-      await q.run(
-        `INSERT INTO mogfs_replicate_claim (fid, leaseend, recheck) VALUES ${fids.map(() => '(?, ?, 0)').join(',')}
-         ON DUPLICATE KEY UPDATE leaseend = VALUES(leaseend), recheck = 0`,
-        ...fids.flatMap((fid) => [fid, leaseend]),
-      );
+      for (const part of chunks(jobs.map((j) => j.fid))) {
+        const fids = padList(part);
+        await q.run(`UPDATE file_to_replicate SET nexttry = ? WHERE fid IN (${marks(fids.length)})`, leaseend, ...fids);
+        // A repeated row (padding) sets the same values again.
+        await q.run(
+          `INSERT INTO mogfs_replicate_claim (fid, leaseend, recheck) VALUES ${marks(fids.length, '(?, ?, 0)')}
+           ON DUPLICATE KEY UPDATE leaseend = VALUES(leaseend), recheck = 0`,
+          ...fids.flatMap((fid) => [fid, leaseend]),
+        );
+      }
       return jobs;
     });
   }
@@ -88,7 +89,7 @@ export class MysqlReplicateQueue {
   }
 
   async listFidsOnDevice(devid: number, limit: number): Promise<number[]> {
-    const rows = await this.db.all<{ fid: number }>(`SELECT fid FROM file_on WHERE devid = ? LIMIT ${lim(limit)}`, devid);
+    const rows = await this.db.all<{ fid: number }>('SELECT fid FROM file_on WHERE devid = ? LIMIT ?', devid, limitParam(limit));
     return rows.map((r) => Number(r.fid));
   }
 
@@ -103,18 +104,19 @@ export class MysqlReplicateQueue {
     if (n === 0) return [];
     return this.db.tx(async (q) => {
       const rows = await q.all<{ fid: number }>(
-        `SELECT fid FROM file_on WHERE devid = ? LIMIT ${n} FOR UPDATE${this.skip}`, devid,
+        `SELECT fid FROM file_on WHERE devid = ? LIMIT ? FOR UPDATE${this.skip}`, devid, limitParam(n),
       );
       const fids = rows.map((r) => Number(r.fid));
-      if (fids.length === 0) return fids;
-      await enqueueMany(q, fids, null, nexttry, now);
-      const marks = fids.map(() => '?').join(',');
-      await q.run(`DELETE FROM file_on WHERE devid = ? AND fid IN (${marks})`, devid, ...fids);
-      await q.run(
-        `UPDATE file SET devcount = LEAST(255, (SELECT COUNT(*) FROM file_on WHERE file_on.fid = file.fid))
-         WHERE fid IN (${marks})`,
-        ...fids,
-      );
+      for (const part of chunks(fids)) {
+        await enqueueMany(q, part, null, nexttry, now);
+        const list = padList(part);
+        await q.run(`DELETE FROM file_on WHERE devid = ? AND fid IN (${marks(list.length)})`, devid, ...list);
+        await q.run(
+          `UPDATE file SET devcount = LEAST(255, (SELECT COUNT(*) FROM file_on WHERE file_on.fid = file.fid))
+           WHERE fid IN (${marks(list.length)})`,
+          ...list,
+        );
+      }
       return fids;
     });
   }
@@ -126,29 +128,33 @@ export class MysqlReplicateQueue {
  * flagged for a re-check and keep their lease.
  */
 async function enqueueMany(q: Q, fids: number[], fromdevid: number | null, nexttry: number, now: number): Promise<void> {
-  const marks = fids.map(() => '?').join(',');
-  const claims = await q.all<{ fid: number; leaseend: number }>(
-    `SELECT fid, leaseend FROM mogfs_replicate_claim WHERE fid IN (${marks}) AND leaseend > ? FOR UPDATE`,
-    ...fids, now,
-  );
-  const claimed = new Map(claims.map((c) => [Number(c.fid), Number(c.leaseend)]));
-  if (claimed.size > 0) {
-    const cf = [...claimed.keys()];
-    await q.run(`UPDATE mogfs_replicate_claim SET recheck = 1 WHERE fid IN (${cf.map(() => '?').join(',')})`, ...cf);
-    // The rows should be there (their claims are live); if someone removed one, it comes back when the lease ends.
+  for (const part of chunks(fids)) {
+    const list = padList(part);
+    const claims = await q.all<{ fid: number; leaseend: number }>(
+      `SELECT fid, leaseend FROM mogfs_replicate_claim WHERE fid IN (${marks(list.length)}) AND leaseend > ? FOR UPDATE`,
+      ...list, now,
+    );
+    const claimed = new Map(claims.map((c) => [Number(c.fid), Number(c.leaseend)]));
+    // Padded lists repeat their last fid: the upserts below set the same values again for it.
+    if (claimed.size > 0) {
+      const cf = padList([...claimed.keys()]);
+      await q.run(`UPDATE mogfs_replicate_claim SET recheck = 1 WHERE fid IN (${marks(cf.length)})`, ...cf);
+      // The rows should be there (their claims are live); if someone removed one, it comes back when the lease ends.
+      await q.run(
+        `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES ${marks(cf.length, '(?, ?, ?)')}
+         ON DUPLICATE KEY UPDATE fromdevid = COALESCE(VALUES(fromdevid), fromdevid)`,
+        ...cf.flatMap((fid) => [fid, claimed.get(fid)!, fromdevid]),
+      );
+    }
+    const free = part.filter((fid) => !claimed.has(fid));
+    if (free.length === 0) continue;
+    const fl = padList(free);
     await q.run(
-      `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES ${cf.map(() => '(?, ?, ?)').join(',')}
-       ON DUPLICATE KEY UPDATE fromdevid = COALESCE(VALUES(fromdevid), fromdevid)`,
-      ...cf.flatMap((fid) => [fid, claimed.get(fid)!, fromdevid]),
+      `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES ${marks(fl.length, '(?, ?, ?)')}
+       ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry)), fromdevid = COALESCE(VALUES(fromdevid), fromdevid)`,
+      ...fl.flatMap((fid) => [fid, nexttry, fromdevid]),
     );
   }
-  const free = fids.filter((fid) => !claimed.has(fid));
-  if (free.length === 0) return;
-  await q.run(
-    `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES ${free.map(() => '(?, ?, ?)').join(',')}
-     ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry)), fromdevid = COALESCE(VALUES(fromdevid), fromdevid)`,
-    ...free.flatMap((fid) => [fid, nexttry, fromdevid]),
-  );
 }
 
 /** Drops the claim row; returns whether a re-check was asked for while it was held. */

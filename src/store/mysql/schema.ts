@@ -3,8 +3,8 @@
  * when missing. The deliberate difference from the original: dkey is
  * VARBINARY(1024) (the original: VARCHAR(255)), so keys are bytes compared
  * bytewise and the (dmid, dkey) unique index serves prefix range scans. On a
- * database the original made, nothing existing is changed: we read the width
- * of its dkey columns and keep to it.
+ * database the original made, nothing existing is changed: we read the width,
+ * charset and collation of its dkey columns and keep to them (keysql.ts).
  */
 import type { MysqlDb } from './db';
 
@@ -166,17 +166,20 @@ export interface KeyColumn {
   maxBytes: number;
   /** null for VARBINARY (ours); the charset of an original VARCHAR column. */
   charset: string | null;
+  /** Its collation (null for VARBINARY): the original's latin1 column is latin1_swedish_ci, case-insensitive. */
+  collation: string | null;
 }
 
 interface ColumnInfo {
   COLUMN_NAME: string;
   CHARACTER_MAXIMUM_LENGTH: number | null;
   CHARACTER_SET_NAME: string | null;
+  COLLATION_NAME: string | null;
 }
 
 async function columns(db: MysqlDb, table: string): Promise<ColumnInfo[]> {
   return db.all<ColumnInfo>(
-    `SELECT COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, CHARACTER_SET_NAME FROM information_schema.COLUMNS
+    `SELECT COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, table,
   );
 }
@@ -201,7 +204,7 @@ export async function createSchema(db: MysqlDb): Promise<{ file: KeyColumn; temp
     const c = (await columns(db, table)).find((x) => x.COLUMN_NAME === 'dkey');
     if (!c || c.CHARACTER_MAXIMUM_LENGTH === null) throw new Error(`table ${table} has no usable dkey column`);
     // CHARACTER_SET_NAME is NULL for binary types; a text column counts in characters, we count bytes (stricter).
-    return { maxBytes: Number(c.CHARACTER_MAXIMUM_LENGTH), charset: c.CHARACTER_SET_NAME };
+    return { maxBytes: Number(c.CHARACTER_MAXIMUM_LENGTH), charset: c.CHARACTER_SET_NAME, collation: c.COLLATION_NAME };
   };
   return { file: await keyColumn('file'), tempfile: await keyColumn('tempfile') };
 }

@@ -14,7 +14,8 @@ import type {
 import type { FileAttrs, FileWithAttrs } from '../attrs';
 import { MysqlAttrs } from './attrs';
 import { MysqlDb } from './db';
-import { KeySql, MysqlFiles } from './files';
+import { MysqlFiles } from './files';
+import { KeySql } from './keysql';
 import { MysqlLayout } from './layout';
 import { MysqlQueues, supportsSkipLocked } from './queues';
 import { MysqlReplicateQueue } from './replicate';
@@ -120,7 +121,8 @@ export class MysqlStore implements MetadataStore {
   }
   listDirectory(dmid: number, prefix: string, delimiter: string, after: string | null, limit: number): Promise<DirEntry[]> {
     const files = this.f;
-    return listDirectory((from, incl, end, n) => files.scanKeys(dmid, from, incl, end, n), prefix, delimiter, after, limit);
+    // The listing's upper bound is always the end of `prefix`; scanKeys bounds by the prefix itself (see KeySql.startsWith).
+    return listDirectory((from, incl, _end, n) => files.scanKeys(dmid, from, incl, prefix, n), prefix, delimiter, after, limit);
   }
   listFids(from: number, count: number): Promise<FileRow[]> { return this.f.listFids(from, count); }
 
