@@ -109,6 +109,18 @@ describe('mogstored settings', () => {
     const o = resolveStorageSettings({ ...base, docroot: '/other', httplisten: '10.0.0.5:7600', mgmt: false }, conf);
     assert.deepEqual([o.docroot, o.http.port, o.mgmt], ['/other', 7600, null]);
   });
+
+  test('timeouts for slow clients: defaults, seconds from the file, flags over file, bad values refused', () => {
+    assert.deepEqual(resolveStorageSettings(base, emptyConf()).timeouts, { headersMs: 30_000, idleMs: 60_000, keepAliveMs: 30_000 });
+    const conf = parseConf('headers_timeout = 5\nidle_timeout = 0.5   # half a second\nkeepalive_timeout = 2\n', 'mogstored.conf', { inlineComments: true });
+    const f = resolveStorageSettings(base, conf);
+    assert.deepEqual(f.timeouts, { headersMs: 5000, idleMs: 500, keepAliveMs: 2000 });
+    assert.deepEqual(f.unknownKeys, []);
+    assert.equal(resolveStorageSettings({ ...base, idleTimeout: '120' }, conf).timeouts.idleMs, 120_000);
+    for (const bad of ['0', '-1', 'soon', 'Infinity']) {
+      assert.throws(() => resolveStorageSettings({ ...base, idleTimeout: bad }, emptyConf()), /--idle-timeout \(idle_timeout\) must be a positive number of seconds/);
+    }
+  });
 });
 
 test('pretty logs: on a terminal or with MOGFS_LOG_PRETTY=1; MOGFS_LOG_PRETTY=0 wins', () => {

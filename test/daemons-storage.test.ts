@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './helpers/ports';
@@ -13,6 +14,8 @@ import { rawHttp } from './helpers/storage';
 import { LineClient } from './helpers/tracker';
 import { hasSample, httpGet, jsonLogs, sample, spawnDaemon, terminate } from './helpers/daemons';
 import type { Daemon } from './helpers/daemons';
+import { waitFor } from './helpers/multitracker';
+import { isTempName } from '../src/storage';
 
 const HTTP = /http=127\.0\.0\.1:(\d+)/;
 const METRICS = /metrics=127\.0\.0\.1:(\d+)/;
@@ -85,6 +88,29 @@ describe('mogstored daemon', () => {
       assert.doesNotMatch(line, /metrics=/);
     } finally {
       await stopCleanly(b, 'mogstored');
+    }
+  });
+
+  test('idle_timeout from the config file cuts a stalled upload and removes its temp file', async () => {
+    const stalled = path.join(dir, 'stalled.conf');
+    await fs.writeFile(stalled, `${await fs.readFile(conf, 'utf8')}idle_timeout = 0.3\n`);
+    const d = spawnDaemon('mogstored', ['--config', stalled, '--no-mgmt', '--metrics', 'off']);
+    try {
+      const web = port(await d.ready, HTTP);
+      const uri = '/dev2/0/000/000/0000000044.fid';
+      const fidDir = path.join(docroot, path.dirname(uri));
+      const sock = net.connect(web, '127.0.0.1');
+      let closed = false;
+      sock.on('close', () => (closed = true));
+      sock.on('error', () => undefined);
+      sock.write(`PUT ${uri} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n`);
+      sock.write(Buffer.alloc(200_000, 1));
+      const temps = async (): Promise<string[]> => (await fs.readdir(fidDir).catch(() => [] as string[])).filter(isTempName);
+      await waitFor('the upload temp file', async () => (await temps()).length > 0 || closed, 10_000);
+      await waitFor('the stalled upload to be cut off, its temp file gone', async () => closed && (await temps()).length === 0, 10_000);
+      await assert.rejects(fs.stat(path.join(docroot, uri)), { code: 'ENOENT' });
+    } finally {
+      await stopCleanly(d, 'mogstored');
     }
   });
 

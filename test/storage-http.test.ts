@@ -191,11 +191,29 @@ describe('storage node HTTP', () => {
     assert.equal((await request(ts, 'GET', fidPathOnDevice(9, 1))).status, 404);
     assert.equal((await request(ts, 'PUT', fidPathOnDevice(9, 1), Buffer.from('x'))).status, 404);
     assert.equal((await request(ts, 'MKCOL', '/dev9/x')).status, 404);
-    assert.equal((await request(ts, 'GET', '/')).status, 404);
+    assert.equal((await request(ts, 'GET', '/nosuch')).status, 404);
     assert.equal((await request(ts, 'GET', '/dev1/0')).status, 403);
     const post = await request(ts, 'POST', fidPath, Buffer.from('x'));
     assert.equal(post.status, 405);
     assert.match(String(post.headers.allow), /MKCOL/);
+  });
+
+  test('mogadm check (MogileFS-Utils) as LWP::Simple sends it: GET / answers 200, then //dev<N>/usage', async () => {
+    // cmd_check: get("http://ip:port/") must succeed for the host to count as up
+    // (Perlbal answers a directory with 200 "Directory listing disabled"), then
+    // get($url . "/dev$devid/usage"): the doubled slash goes out as written.
+    const lwp = 'TE: deflate,gzip;q=0.3\r\nUser-Agent: LWP::Simple/6.67';
+    const root = await rawHttp(ts.node.httpPort, `GET / HTTP/1.1\r\n${lwp}`);
+    assert.equal(root.status, 200);
+    assert.match(root.body.toString(), /Directory listing disabled/);
+    assert.equal((await rawHttp(ts.node.httpPort, 'HEAD / HTTP/1.1', '', '127.0.0.1', true)).status, 200);
+    const usage = await rawHttp(ts.node.httpPort, `GET //dev1/usage HTTP/1.1\r\n${lwp}`);
+    assert.equal(usage.status, 200);
+    assert.match(usage.body.toString(), /^available: \d+\ndevice: /);
+    // Only GET and HEAD of the root; writes there are still refused.
+    const putRoot = await rawHttp(ts.node.httpPort, 'PUT / HTTP/1.1\r\nContent-Length: 1', 'x');
+    assert.ok(putRoot.status >= 400 && putRoot.status < 500, `PUT / answered ${putRoot.status}`);
+    assert.equal((await rawHttp(ts.node.httpPort, 'DELETE //dev1/usage HTTP/1.1')).status, 403);
   });
 
   test('HTTP/1.0 requests as the original tracker sends them', async () => {

@@ -3,10 +3,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { startTestStorage, connectSideChannel, type TestStorage, type SideChannelClient } from './helpers/storage';
+import { waitFor } from './helpers/multitracker';
 import { fidPathOnDevice } from '../src/common/fidpath';
+import { createSideChannel } from '../src/storage/sidechannel';
+import { IoStatReporter } from '../src/storage/iostat';
+import { createLogger } from '../src/common/log';
 
 describe('storage node side channel', () => {
   let ts: TestStorage;
@@ -73,6 +79,67 @@ describe('storage node side channel', () => {
       assert.match(await w.readUntil(/^\.\n/m), /^1\t/);
     } finally {
       w.close();
+    }
+  });
+});
+
+describe('side channel backpressure', () => {
+  let docroot: string;
+  let server: net.Server;
+  const accepted: net.Socket[] = [];
+  before(async () => {
+    docroot = await mkdtemp(path.join(os.tmpdir(), 'mogfs-sidechannel-'));
+    await mkdir(path.join(docroot, 'dev1'));
+    // The channel itself, so the test can look at its end of the connection.
+    server = createSideChannel(docroot, new IoStatReporter(docroot), createLogger('sidechannel-test'));
+    server.on('connection', (s: net.Socket) => accepted.push(s));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(docroot, { recursive: true, force: true });
+  });
+
+  test('a client that pipelines without reading is not read further; once it reads, every answer comes in order', async () => {
+    const port = (server.address() as net.AddressInfo).port;
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+    });
+    try {
+      // Each 2-byte line is answered with 24 bytes: 600,000 of them unread would be 14 MB held by the node.
+      const lines = 600_000;
+      client.pause();
+      client.write('x\n'.repeat(lines));
+      await waitFor('the side channel to stop reading a client that does not read', async () => accepted[0]?.isPaused() === true, 20_000);
+      const node = accepted[0];
+      assert.ok(node.writableLength < 4 * 1024 * 1024, `${node.writableLength} bytes of answers queued for a client that does not read`);
+      // Reading now drains it all, in order, and the connection still answers.
+      let got = 0;
+      let rest = '';
+      let wrong = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${got} of ${lines} answers arrived`)), 60_000);
+        client.setEncoding('latin1');
+        client.on('data', (chunk: string) => {
+          const all = rest + chunk;
+          const parts = all.split('\r\n');
+          rest = parts.pop() as string;
+          for (const p of parts) if (p !== 'ERROR: unknown command' && !wrong) wrong = p;
+          got += parts.length;
+          if (got >= lines) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        client.resume();
+      });
+      assert.equal(wrong, '');
+      assert.equal(got, lines);
+    } finally {
+      client.destroy();
     }
   });
 });

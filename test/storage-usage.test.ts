@@ -47,6 +47,32 @@ describe('storage node usage files', () => {
     assert.ok(u.used !== undefined && u.total !== undefined);
   });
 
+  test('PUT, DELETE and MKCOL of a usage file are refused; GET keeps working', async () => {
+    const file = path.join(ts.docroot, 'dev1', 'usage');
+    const before = await readFile(file, 'utf8');
+    // Free space the trackers trust: nobody but mogstored may write it, in any spelling.
+    const lies = 'available: 999999999999\n';
+    for (const target of ['/dev1/usage', '/dev1/%75sage', '//dev1/usage', '/dev1/usage/']) {
+      const put = await rawHttp(ts.node.httpPort, `PUT ${target} HTTP/1.1\r\nContent-Length: ${lies.length}`, lies);
+      assert.equal(put.status, 403, `PUT ${target}`);
+      assert.match(put.body.toString(), /usage file.*written by mogstored/);
+      const del = await rawHttp(ts.node.httpPort, `DELETE ${target} HTTP/1.1`);
+      assert.equal(del.status, 403, `DELETE ${target}`);
+    }
+    // Nor made a directory, or anything below it.
+    assert.equal((await rawHttp(ts.node.httpPort, 'MKCOL /dev1/usage HTTP/1.1')).status, 403);
+    assert.equal((await rawHttp(ts.node.httpPort, 'PUT /dev1/usage/x.fid HTTP/1.1\r\nContent-Length: 1', 'x')).status, 403);
+    const after = await readFile(file, 'utf8');
+    assert.doesNotMatch(after, /999999999999/);
+    assert.equal(Object.keys(parse(after)).length, Object.keys(parse(before)).length);
+    const get = await rawHttp(ts.node.httpPort, 'GET /dev1/usage HTTP/1.0');
+    assert.equal(get.status, 200);
+    assert.ok(parse(get.body.toString()).total !== undefined);
+    // A file merely named like it, deeper down, is an ordinary file.
+    assert.equal((await rawHttp(ts.node.httpPort, 'PUT /dev3/0/usage HTTP/1.1\r\nContent-Length: 1', 'x')).status, 201);
+    assert.equal((await rawHttp(ts.node.httpPort, 'DELETE /dev3/0/usage HTTP/1.1')).status, 204);
+  });
+
   test('kept current, atomically, and picks up new devices', async () => {
     await mkdir(path.join(ts.docroot, 'dev4'));
     const first = Number(parse(await readFile(path.join(ts.docroot, 'dev1', 'usage'), 'utf8')).time);

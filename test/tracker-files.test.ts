@@ -13,6 +13,7 @@ import { eurl } from '../src/protocol';
 import type { MetadataStore } from '../src/store';
 import type { Tracker } from '../src/tracker';
 import { forEachEngine } from './helpers/engines';
+import { rawHttp } from './helpers/storage';
 import { LineClient, okArgs, startTestCluster, startTestTracker } from './helpers/tracker';
 import type { TestCluster } from './helpers/tracker';
 
@@ -124,6 +125,42 @@ forEachEngine((_engine, env) => {
     const open4 = okArgs(await c.send('create_open domain=d1&key=&fid=0&multi_dest=1'));
     assert.equal(await c.send(`create_close fid=${open4.fid}&devid=${open4.devid_1}&domain=d1&key=&path=${eurl(open4.path_1)}`), 'OK ');
     assert.equal(await c.send('file_info domain=d1&key=sz'), 'ERR unknown_key unknown_key');
+  });
+
+  test('create_close refuses a domain other than the one create_open named', async () => {
+    await c.ok('create_domain', { domain: 'd2' });
+    const open = okArgs(await c.send('create_open domain=d1&class=sums&key=crossed&fid=0&multi_dest=1'));
+    assert.equal(await put(open.path_1, 'abc'), 201);
+    const close = (domain: string): Promise<string> =>
+      c.send(`create_close fid=${open.fid}&devid=${open.devid_1}&domain=${domain}&key=crossed&size=3&path=${eurl(open.path_1)}`);
+    // Into d2 it would be a d2 key with d1's class: refused, and nothing is stored there.
+    assert.equal(await close('d2'), `ERR domain_mismatch ${eurl(`fid ${open.fid} was opened in domain "d1", not "d2"; close it in the domain create_open named`)}`);
+    assert.equal(await c.send('file_info domain=d2&key=crossed'), 'ERR unknown_key unknown_key');
+    // The refusal leaves the upload open: the right close still works.
+    assert.equal(await close('d1'), 'OK ');
+    assert.equal(okArgs(await c.send('file_info domain=d1&key=crossed')).class, 'sums');
+  });
+
+  test('mogadm check (MogileFS-Utils) finds every alive host up: GET / and //dev<N>/usage answer 200', async () => {
+    // cmd_check: get_hosts and get_devices, then LWP::Simple get() of each alive
+    // host's root (a host whose root does not answer 2xx is "REQUEST FAILURE"),
+    // then of "$url/dev$devid/usage" with $url ending in "/".
+    const hosts = okArgs(await c.send('get_hosts '));
+    const devices = okArgs(await c.send('get_devices '));
+    assert.equal(hosts.hosts, '2');
+    for (let h = 1; h <= Number(hosts.hosts); h++) {
+      assert.equal(hosts[`host${h}_status`], 'alive');
+      const port = Number(hosts[`host${h}_http_port`]);
+      const ip = hosts[`host${h}_hostip`];
+      const lwp = 'TE: deflate,gzip;q=0.3\r\nUser-Agent: LWP::Simple/6.67';
+      assert.equal((await rawHttp(port, `GET / HTTP/1.1\r\n${lwp}`, '', ip)).status, 200, `GET / of host ${h}`);
+      for (let d = 1; d <= Number(devices.devices); d++) {
+        if (devices[`dev${d}_hostid`] !== hosts[`host${h}_hostid`]) continue;
+        const usage = await rawHttp(port, `GET //dev${devices[`dev${d}_devid`]}/usage HTTP/1.1\r\n${lwp}`, '', ip);
+        assert.equal(usage.status, 200);
+        assert.match(usage.body.toString(), /\ntotal: \d+\n/);
+      }
+    }
   });
 
   test('zero-byte files store fine without a size check', async () => {

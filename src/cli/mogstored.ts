@@ -2,6 +2,7 @@
  * mogstored: the storage node as a process. Flags and config keys as the
  * original's (the config file's keys are the long flag names):
  *   mogstored [--config FILE] [--docroot DIR] [--httplisten HOST:PORT] [--mgmtlisten HOST:PORT] [--metrics HOST:PORT]
+ *             [--headers-timeout S] [--idle-timeout S] [--keepalive-timeout S]
  * The config file is the given one, else /etc/mogilefs/mogstored.conf when
  * present; flags override it. Prints one line with the bound ports on
  * stdout; stops cleanly on SIGTERM/SIGINT.
@@ -13,12 +14,15 @@ import { runDaemonMain, stopOnSignals, writePidFile } from '../common/daemon';
 import { createLogger } from '../common/log';
 import { createMetricsRegistry, startMetricsServer } from '../common/metrics';
 import type { MetricsServer } from '../common/metrics';
-import { startStorageNode, type StorageNode } from '../storage';
+import { DEFAULT_HTTP_TIMEOUTS, startStorageNode, type HttpTimeouts, type StorageNode } from '../storage';
 import { StorageMetrics } from '../storage/metrics';
 
 export const DEFAULT_STORAGE_CONFIG = '/etc/mogilefs/mogstored.conf';
 
-const USED_KEYS = ['docroot', 'httplisten', 'mgmtlisten', 'pidfile', 'daemonize', 'metrics', 'fsync', 'usage_interval'];
+const USED_KEYS = [
+  'docroot', 'httplisten', 'mgmtlisten', 'pidfile', 'daemonize', 'metrics', 'fsync', 'usage_interval',
+  'headers_timeout', 'idle_timeout', 'keepalive_timeout',
+];
 /** The original's keys for its pluggable HTTP servers and iostat child: no meaning here. */
 export const IGNORED_STORAGE_KEYS = ['maxconns', 'server', 'serverbin', 'iostat'];
 
@@ -29,6 +33,9 @@ interface StorageFlags {
   mgmtlisten?: string;
   mgmt: boolean;
   usageInterval?: string;
+  headersTimeout?: string;
+  idleTimeout?: string;
+  keepaliveTimeout?: string;
   fsync?: boolean;
   pidfile?: string;
   daemonize?: boolean;
@@ -41,6 +48,7 @@ export interface StorageSettings {
   /** null: no side channel. */
   mgmt: ListenAddress | null;
   usageIntervalMs: number;
+  timeouts: HttpTimeouts;
   fsync: boolean;
   pidfile?: string;
   metrics?: ListenAddress;
@@ -50,6 +58,14 @@ export interface StorageSettings {
 /** `HOST:PORT`, `[v6]:PORT` or a bare `PORT` (host then defaults to 127.0.0.1). */
 export function parseListen(value: string, flag: string): ListenAddress {
   return parseListenAddress(value, { host: '127.0.0.1', what: flag, example: '127.0.0.1:7500' });
+}
+
+/** A positive number of seconds (fractions allowed) from a flag or the file, in ms. */
+function seconds(text: string | undefined, name: string, defaultMs: number): number {
+  if (text === undefined) return defaultMs;
+  const n = Number(text);
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`--${name.replace(/_/g, '-')} (${name}) must be a positive number of seconds, got "${text}"`);
+  return Math.round(n * 1000);
 }
 
 /** Flags over file over the original's defaults (0.0.0.0:7500, 0.0.0.0:7501, /var/mogdata). */
@@ -72,6 +88,11 @@ export function resolveStorageSettings(f: StorageFlags, conf: ConfFile): Storage
     http,
     mgmt,
     usageIntervalMs: interval * 1000,
+    timeouts: {
+      headersMs: seconds(f.headersTimeout ?? get('headers_timeout'), 'headers_timeout', DEFAULT_HTTP_TIMEOUTS.headersMs),
+      idleMs: seconds(f.idleTimeout ?? get('idle_timeout'), 'idle_timeout', DEFAULT_HTTP_TIMEOUTS.idleMs),
+      keepAliveMs: seconds(f.keepaliveTimeout ?? get('keepalive_timeout'), 'keepalive_timeout', DEFAULT_HTTP_TIMEOUTS.keepAliveMs),
+    },
     fsync: f.fsync ?? parseBool(get('fsync') ?? '0', 'fsync'),
     unknownKeys: unknownKeys(conf, [...USED_KEYS, ...IGNORED_STORAGE_KEYS]),
   };
@@ -94,6 +115,9 @@ function program(): Command {
     .option('--no-mgmt', 'do not open the side channel')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default off)')
     .option('--usage-interval <seconds>', 'seconds between usage file rewrites (usage_interval; default 10)')
+    .option('--headers-timeout <seconds>', 'close a connection whose request headers take longer (headers_timeout; default 30)')
+    .option('--idle-timeout <seconds>', 'close a connection where no byte moves for this long mid-request, e.g. a stalled upload (idle_timeout; default 60)')
+    .option('--keepalive-timeout <seconds>', 'close an idle keep-alive connection after this long (keepalive_timeout; default 30)')
     .option('--fsync', 'fsync each uploaded file before it becomes visible')
     .option('--pidfile <file>', 'write the process id here')
     .option('-d, --daemonize', 'not supported: run in the foreground under systemd')
@@ -122,6 +146,7 @@ export async function runMogstored(argv: string[]): Promise<StorageNode> {
       httplisten: `${s.http.host}:${s.http.port}`,
       mgmtlisten: s.mgmt ? `${s.mgmt.host}:${s.mgmt.port}` : null,
       usageIntervalMs: s.usageIntervalMs,
+      timeouts: s.timeouts,
       fsync: s.fsync,
       metrics: s.metrics ? `${s.metrics.host}:${s.metrics.port}` : null,
       pidfile: s.pidfile ?? null,
@@ -136,6 +161,7 @@ export async function runMogstored(argv: string[]): Promise<StorageNode> {
     httpPort: s.http.port,
     mgmtPort: s.mgmt ? s.mgmt.port : null,
     usageIntervalMs: s.usageIntervalMs,
+    timeouts: s.timeouts,
     fsync: s.fsync,
     log,
     metrics: registry ? new StorageMetrics(registry) : undefined,

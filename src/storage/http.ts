@@ -1,7 +1,11 @@
 /**
  * The storage node's HTTP server (port 7500 by default): routes each method
- * to its handler and turns failures into status codes. Keep-alive is on;
- * request time is unbounded because multi-GB uploads are legitimate.
+ * to its handler and turns failures into status codes. Keep-alive is on.
+ * A whole request's time is unbounded because multi-GB uploads are
+ * legitimate; what is bounded is waiting for headers, a connection where no
+ * byte moves (a stalled upload or download) and an idle keep-alive
+ * connection, so a stalled client cannot hold a descriptor and a temp file
+ * for ever.
  */
 import http from 'node:http';
 import type { Logger } from '../common/log';
@@ -55,6 +59,19 @@ export interface StorageHttpServer {
   idle(): Promise<void>;
 }
 
+/** How long a slow or stalled client may hold a connection, in ms. */
+export interface HttpTimeouts {
+  /** From connecting (or the previous answer) until the request's headers have all arrived. */
+  headersMs: number;
+  /** No byte moving either way while a request is being read or answered: a stalled upload or download. */
+  idleMs: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveMs: number;
+}
+
+/** Perlbal's defaults are 30 s for all three; a stalled transfer gets a minute, as slow links are real. */
+export const DEFAULT_HTTP_TIMEOUTS: Readonly<HttpTimeouts> = { headersMs: 30_000, idleMs: 60_000, keepAliveMs: 30_000 };
+
 /** Where this node's side channel listens, once known (null: none). */
 export interface SideChannelInfo {
   port: number | null;
@@ -67,9 +84,17 @@ export function createHttpServer(
   putOpts: PutOptions,
   metrics?: StorageMetrics,
   sidechannel?: SideChannelInfo,
+  timeouts: Partial<HttpTimeouts> = {},
 ): StorageHttpServer {
+  const t: HttpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...timeouts };
   const inflight = new Set<Promise<void>>();
-  const server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  const server = http.createServer({
+    keepAlive: true,
+    requestTimeout: 0,
+    headersTimeout: t.headersMs,
+    // Node checks the headers timeout on this period only (30 s by default).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(t.headersMs / 4))),
+  }, (req, res) => {
     if (sidechannel?.port && req.method === 'GET' && req.url?.endsWith('/usage')) res.setHeader(SIDECHANNEL_HEADER, sidechannel.port);
     const job = route(docroot, req, res, putOpts).catch((err: unknown) => {
       const status = statusFor(err);
@@ -94,15 +119,37 @@ export function createHttpServer(
       metrics?.observeRequest(req.method, res.statusCode);
     });
   });
-  server.keepAliveTimeout = 30_000;
+  server.keepAliveTimeout = t.keepAliveMs;
+  // No byte either way for idleMs while a request is read or answered: hang
+  // up. A PUT's body stream then fails and its temp file is removed.
+  server.setTimeout(t.idleMs, (socket) => {
+    log.debug({ remote: socket.remoteAddress, idleMs: t.idleMs }, 'closing an idle or stalled connection');
+    socket.destroy();
+  });
   metrics?.attach(server, docroot, log);
   return { server, idle: async () => void (await Promise.all([...inflight])) };
+}
+
+/** `/` (a query aside, and however many slashes). */
+function isRoot(url: string | undefined): boolean {
+  return /^\/+(?:\?.*)?$/.test(url ?? '');
+}
+
+/**
+ * Perlbal's answer for a directory with dirindexing off. `mogadm check`
+ * counts a host as up only when its root answers 2xx.
+ */
+function answerRoot(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const body = '<h1>200 - OK</h1>\nDirectory listing disabled';
+  res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body) });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 async function route(docroot: string, req: http.IncomingMessage, res: http.ServerResponse, putOpts: PutOptions): Promise<void> {
   switch (req.method) {
     case 'GET':
     case 'HEAD':
+      if (isRoot(req.url)) return answerRoot(req, res);
       return handleGet(docroot, req, res);
     case 'PUT':
       return handlePut(docroot, req, res, putOpts);

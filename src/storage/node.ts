@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger, type Logger } from '../common/log';
-import { createHttpServer } from './http';
+import { createHttpServer, type HttpTimeouts } from './http';
 import { UsageWriter } from './usage';
 import { IoStatReporter } from './iostat';
 import { createSideChannel } from './sidechannel';
@@ -27,6 +27,8 @@ export interface StorageNodeOptions {
   usageIntervalMs?: number;
   /** fsync each uploaded file before it becomes visible (default false). */
   fsync?: boolean;
+  /** Cut-offs for slow or stalled clients, over DEFAULT_HTTP_TIMEOUTS. */
+  timeouts?: Partial<HttpTimeouts>;
   log?: Logger;
   /** Prometheus metrics to feed (one StorageMetrics per node); the caller serves its registry. */
   metrics?: StorageMetrics;
@@ -72,7 +74,7 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
   const usage = new UsageWriter(docroot, opts.usageIntervalMs ?? 10_000, log);
   const iostat = new IoStatReporter(docroot);
   const sidechannel = { port: null as number | null };
-  const web = createHttpServer(docroot, log, { fsync: opts.fsync ?? false }, opts.metrics, sidechannel);
+  const web = createHttpServer(docroot, log, { fsync: opts.fsync ?? false }, opts.metrics, sidechannel, opts.timeouts);
   const httpServer: http.Server = web.server;
   const sockets = new Set<net.Socket>();
   const mgmt = opts.mgmtPort === null ? null : createSideChannel(docroot, iostat, log);

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unlink, lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDevicePath, parentKnownInside, resolveExisting, ensureDirInside, PathError } from './paths';
+import { parseDevicePath, parentKnownInside, refuseUsageWrite, resolveExisting, ensureDirInside, PathError } from './paths';
 
 function reply(res: ServerResponse, status: number): void {
   res.statusCode = status;
@@ -19,6 +19,7 @@ function reply(res: ServerResponse, status: number): void {
 export async function handleDelete(docroot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const dp = parseDevicePath(docroot, req.url ?? '/');
   if (dp.segments.length === 0) throw new PathError(400, 'refusing to delete a device directory');
+  refuseUsageWrite(dp, 'DELETE');
   // The parent must resolve inside the device; the entry itself is unlinked
   // without following it, so a symlink is removed, never its target.
   let target = dp.abs;
@@ -48,6 +49,7 @@ export async function handleDelete(docroot: string, req: IncomingMessage, res: S
 
 export async function handleMkcol(docroot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const dp = parseDevicePath(docroot, req.url ?? '/');
+  refuseUsageWrite(dp, 'MKCOL');
   let created: boolean;
   try {
     created = await ensureDirInside(dp, dp.abs);

@@ -49,6 +49,9 @@ export function parseDevicePath(docroot: string, rawTarget: string): DevicePath 
   if (target.includes('\0') || target.includes('\\')) {
     throw new PathError(400, 'path contains a forbidden character');
   }
+  // A doubled leading slash is what mogadm check asks for ("http://ip:port/" .
+  // "/dev1/usage"), and Perlbal served it: collapse that one, never a later one.
+  target = target.replace(/^\/{2,}/, '/');
   if (target === '/') throw new PathError(404, 'only /dev<N>/ paths are served');
   const rawSegments = target.slice(1).split('/');
   // One trailing slash is tolerated (MKCOL of a directory); other empty
@@ -78,6 +81,18 @@ export function parseDevicePath(docroot: string, rawTarget: string): DevicePath 
     devDir,
     abs: below.length ? path.join(devDir, ...below) : devDir,
   };
+}
+
+/** The usage file at the top of each device: mogstored writes it, and trackers trust it for free space. */
+export const USAGE_FILE = 'usage';
+
+/** Refuse a write (PUT, DELETE, MKCOL) of a device's usage file, or of anything below that name. */
+export function refuseUsageWrite(dp: DevicePath, method: string): void {
+  if (dp.segments[0] !== USAGE_FILE) return;
+  throw new PathError(
+    403,
+    `${method} ${dp.uri} refused: /dev${dp.devid}/usage is the usage file, written by mogstored itself; trackers trust it for the device's free space`,
+  );
 }
 
 function isInside(root: string, p: string): boolean {

@@ -14,7 +14,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { parseDevicePath, ensureParentInside, resolveExisting, PathError, type DevicePath } from './paths';
+import { parseDevicePath, ensureParentInside, refuseUsageWrite, resolveExisting, PathError, type DevicePath } from './paths';
 
 /** Temp names start with a dot and end in `.put`, so no fid scan can take one for a `.fid`. */
 export const TEMP_PREFIX = '.mogstored-put-';
@@ -66,6 +66,7 @@ export async function handlePut(
 ): Promise<void> {
   const dp = parseDevicePath(docroot, req.url ?? '/');
   if (dp.segments.length === 0) throw new PathError(400, 'PUT needs a file name below /dev<N>/');
+  refuseUsageWrite(dp, 'PUT');
   const length = declaredLength(req);
   await ensureParentInside(dp);
   const existed = await checkTarget(dp);

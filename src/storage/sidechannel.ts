@@ -7,15 +7,21 @@
  * Lines end in \n or \r\n; replies end in \r\n. A bad uri gets
  * `ERROR: uri invalid (...)`, an unknown command `ERROR: unknown command`;
  * the connection stays usable either way. Replies come in request order.
+ * Bounded as the tracker's connections are: a client that sends without
+ * reading is not read further, and an endless line ends the connection.
  */
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Logger } from '../common/log';
+import { ABSURD_LINE_BYTES, MAX_UNREAD_REPLY_BYTES, RequestQueue } from '../common/lineconn';
 import { parseDevicePath, resolveExisting, statInside, PathError } from './paths';
 import type { IoStatReporter } from './iostat';
 
 const MAX_LINE = 8192;
+
+/** A request line, or null for one that was too long (answered with an error). */
+type Job = string | null;
 
 async function checkedPath(docroot: string, uri: string): Promise<string | null> {
   const dp = parseDevicePath(docroot, uri);
@@ -79,7 +85,6 @@ function uriError(e: unknown): string {
 export function createSideChannel(docroot: string, iostat: IoStatReporter, log: Logger): net.Server {
   return net.createServer((sock) => {
     let buf = '';
-    let chain: Promise<void> = Promise.resolve();
     let unwatch: (() => void) | null = null;
     const send = (line: string): void => {
       if (!sock.destroyed) sock.write(line + '\r\n');
@@ -101,7 +106,9 @@ export function createSideChannel(docroot: string, iostat: IoStatReporter, log: 
         return;
       }
       if (cmd === 'watch' && arg === '') {
-        if (!unwatch) unwatch = iostat.subscribe((report) => void (!sock.destroyed && sock.write(report)));
+        // A watcher that does not read misses reports rather than piling them up.
+        const report = (r: string): void => void (!sock.destroyed && sock.writableLength <= MAX_UNREAD_REPLY_BYTES && sock.write(r));
+        if (!unwatch) unwatch = iostat.subscribe(report);
         return;
       }
       if (cmd === 'size' || cmd === 'md5') return send(`ERROR: usage: ${cmd} /dev<N>/<path>`);
@@ -112,31 +119,42 @@ export function createSideChannel(docroot: string, iostat: IoStatReporter, log: 
     // Nagle holds a reply until the previous one is acknowledged (40 ms with delayed ACKs).
     sock.setNoDelay(true);
     sock.setEncoding('latin1');
-    let discarding = false; // inside an over-long line, already answered
-    const enqueue = (fn: () => Promise<void> | void): void => {
-      chain = chain.then(fn).catch((err: unknown) => {
+    // A client that floods or does not read is not read further (RequestQueue).
+    const queue = new RequestQueue<Job>(sock, async (job) => {
+      try {
+        if (job === null) send('ERROR: line too long');
+        else await handle(job);
+      } catch (err) {
         log.error({ err }, 'side channel command failed');
         send('ERROR: internal error');
-      });
-    };
+      }
+    });
+    const enqueue = (job: Job): void => queue.push(job);
+
+    let discarding = 0; // chars skipped of an over-long line (already answered), 0 when not skipping
     sock.on('data', (chunk: string) => {
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).replace(/\r$/, '');
         buf = buf.slice(nl + 1);
-        if (discarding) {
-          discarding = false;
+        if (discarding > 0) {
+          discarding = 0;
           continue;
         }
-        if (line.length > MAX_LINE) enqueue(() => send('ERROR: line too long'));
-        else enqueue(() => handle(line));
+        enqueue(line.length > MAX_LINE ? null : line);
       }
       if (buf.length > MAX_LINE) {
+        if (discarding === 0) enqueue(null);
+        discarding += buf.length;
         buf = '';
-        if (!discarding) enqueue(() => send('ERROR: line too long'));
-        discarding = true;
+        if (discarding > ABSURD_LINE_BYTES) {
+          log.warn({ remote: sock.remoteAddress }, 'closing a side channel connection that sent a line over 16 MiB');
+          sock.destroy();
+          return;
+        }
       }
+      void queue.pump();
     });
     sock.on('error', () => undefined);
     sock.on('close', () => {

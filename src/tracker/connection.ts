@@ -13,15 +13,10 @@ import { adminCommand } from './admin';
 import type { TrackerContext } from './context';
 import type { DirectoryMaker } from './vivify';
 import type { TrackerMetrics } from './metrics';
+import { ABSURD_LINE_BYTES, RequestQueue } from '../common/lineconn';
 
 /** Longest request line accepted; longer ones get an ERR and are skipped. */
 export const MAX_LINE_BYTES = 64 * 1024;
-/** Past this much of one over-long line the client is not speaking our protocol: hang up. */
-const ABSURD_LINE_BYTES = 16 * 1024 * 1024;
-/** Stop reading while this many requests wait, so a flooding client cannot grow our memory. */
-const MAX_QUEUED = 1000;
-/** Replies buffered for a client that is not reading, before we stop working for it. */
-const MAX_UNREAD_REPLY_BYTES = 1024 * 1024;
 
 export interface ConnectionEnv {
   ctx: TrackerContext;
@@ -66,40 +61,11 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
   socket.setNoDelay(true);
   const clientIp = socket.remoteAddress ?? '';
   const cmdEnv: CommandEnv = { ctx: env.ctx, clientIp, waitForMonitor: env.waitForMonitor, closing: env.closing, dirs: env.dirs };
-  const queue: Job[] = [];
   let buf: Buffer = Buffer.alloc(0);
   let discarding = 0; // bytes skipped of an over-long line, 0 when not skipping
-  let running = false;
 
   const write = (text: string): void => {
     if (!socket.destroyed && socket.writable) socket.write(text);
-  };
-
-  const pump = async (): Promise<void> => {
-    if (running) return;
-    running = true;
-    try {
-      while (queue.length > 0 && !socket.destroyed) {
-        const job = queue.shift() as Job;
-        if (socket.isPaused() && queue.length < MAX_QUEUED / 2) socket.resume();
-        if (job.kind === 'reply') write(job.text);
-        else write(await runLine(job.line));
-        // A client that sends but does not read: wait for it before answering more.
-        if (socket.writableLength > MAX_UNREAD_REPLY_BYTES && !socket.destroyed) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              socket.off('drain', done);
-              socket.off('close', done);
-              resolve();
-            };
-            socket.on('drain', done);
-            socket.on('close', done);
-          });
-        }
-      }
-    } finally {
-      running = false;
-    }
   };
 
   const runLine = async (line: string): Promise<string> => {
@@ -134,10 +100,12 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
     }
   };
 
-  const enqueue = (job: Job): void => {
-    queue.push(job);
-    if (queue.length >= MAX_QUEUED) socket.pause();
-  };
+  // A client that floods or does not read is not read further (RequestQueue).
+  const queue = new RequestQueue<Job>(socket, async (job) => {
+    if (job.kind === 'reply') write(job.text);
+    else write(await runLine(job.line));
+  });
+  const enqueue = (job: Job): void => queue.push(job);
 
   socket.on('data', (chunk: Buffer) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
@@ -171,7 +139,7 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
         return;
       }
     }
-    void pump();
+    void queue.pump();
   });
   socket.on('error', (err) => env.ctx.log.debug({ err, clientIp }, 'client connection error'));
 }

@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startStorageNode, type StorageNode } from '../../src/storage';
+import { startStorageNode, type HttpTimeouts, type StorageNode } from '../../src/storage';
 import { createLogger } from '../../src/common/log';
 
 export interface TestStorage {
@@ -31,6 +31,8 @@ export interface TestStorageOptions {
   fsync?: boolean;
   /** Use this docroot instead of a fresh temp dir (left in place by cleanup). */
   docroot?: string;
+  /** HTTP timeouts (ms) over the node's defaults. */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 export async function startTestStorage(opts: TestStorageOptions = {}): Promise<TestStorage> {
@@ -47,6 +49,7 @@ export async function startTestStorage(opts: TestStorageOptions = {}): Promise<T
     mgmtPort: opts.mgmt === false ? null : 0,
     usageIntervalMs: opts.usageIntervalMs,
     fsync: opts.fsync,
+    timeouts: opts.timeouts,
     log: createLogger('mogstored-test'),
   });
   return {

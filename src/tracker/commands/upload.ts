@@ -104,6 +104,13 @@ export const create_close: Handler = async ({ ctx }, args) => {
 
   const trow = await ctx.store.getTempfile(fid);
   if (!trow) throw mogErr('no_temp_file');
+  // The original trusts the request's domain here, so an upload opened in one
+  // domain could be closed into another, keeping the first one's class. A
+  // refusal changes nothing: the right close can still follow.
+  if (trow.dmid !== dom.dmid) {
+    const opened = layout.domains.find((d) => d.dmid === trow.dmid)?.namespace ?? `dmid ${trow.dmid}`;
+    throw mogErr('domain_mismatch', `fid ${fid} was opened in domain "${opened}", not "${dom.namespace}"; close it in the domain create_open named`);
+  }
 
   // A failed close must not leave the upload behind: record where it went and
   // queue the fid for deletion, so the delete worker removes the bytes.
