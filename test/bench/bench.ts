@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
 import { listFids } from '../../src/client/files';
-import { cpuByProcess, machineBusyMs, startCluster, stopCluster } from './cluster';
+import { cpuByProcess, machineBusyMs, startCluster, stopCluster, withBenchMariadb } from './cluster';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
@@ -117,30 +117,12 @@ async function waitReplicated(c: MogileFS, n: number, copies: number): Promise<n
   throw new Error('replication did not finish within 10 minutes');
 }
 
-async function tryMariadb(): Promise<{ url: string; pid: number; stop(): Promise<void> } | null> {
-  try {
-    const { startMariadb } = await import('../helpers/mariadb');
-    return await startMariadb();
-  } catch (e) {
-    console.error(`bench: no MariaDB (${(e as Error).message}); MySQL figures skipped`);
-    return null;
-  }
-}
-
 async function main(): Promise<void> {
   const rows: Row[] = [];
   if (ENGINES.includes('sqlite')) rows.push(...await benchEngine('sqlite', 'sqlite'));
-  const mariadb = ENGINES.includes('mysql') ? await tryMariadb() : null;
-  if (mariadb) {
-    try {
-      const { createConnection } = await import('mysql2/promise');
-      const conn = await createConnection(mariadb.url);
-      await conn.query('CREATE DATABASE IF NOT EXISTS mogfs_bench');
-      await conn.end();
-      rows.push(...await benchEngine('mysql', mariadb.url.replace(/\/?$/, '/mogfs_bench'), mariadb.pid));
-    } finally {
-      await mariadb.stop();
-    }
+  if (ENGINES.includes('mysql')) {
+    const r = await withBenchMariadb('mogfs_bench', (dsn, pid) => benchEngine('mysql', dsn, pid));
+    if (r) rows.push(...r);
   }
   console.log(`\n${FILES} files x ${SIZE / 1024} KiB, ${CONCURRENCY} concurrent clients, node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
   console.log('| engine | phase | ops | seconds | ops/s |');

@@ -83,3 +83,25 @@ export function timed(cmd: string, args: string[]): Promise<{ seconds: number; o
     });
   });
 }
+
+/**
+ * Runs `fn` against a database `name` on a private MariaDB started for it
+ * (and stopped after); null, with a note on stderr, where none can start.
+ */
+export async function withBenchMariadb<T>(name: string, fn: (dsn: string, pid: number) => Promise<T>): Promise<T | null> {
+  const { startMariadb } = await import('../helpers/mariadb');
+  const mariadb = await startMariadb().catch((e: unknown) => {
+    console.error(`bench: no MariaDB (${(e as Error).message}); MySQL figures skipped`);
+    return null;
+  });
+  if (!mariadb) return null;
+  try {
+    const { createConnection } = await import('mysql2/promise');
+    const conn = await createConnection(mariadb.url);
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\``);
+    await conn.end();
+    return await fn(mariadb.url.replace(/\/?$/, `/${name}`), mariadb.pid);
+  } finally {
+    await mariadb.stop();
+  }
+}

@@ -21,6 +21,8 @@ export interface MariadbHandle {
   url: string;
   pid: number;
   datadir: string;
+  /** The server's Unix socket (reachable from any network namespace). */
+  socket: string;
   stop(): Promise<void>;
 }
 
@@ -79,7 +81,14 @@ async function waitUntil(what: string, deadlineMs: number, check: () => Promise<
 }
 
 /** Starts the server; `detached` leaves it running after this process exits. */
-export async function startMariadb(opts: { detached?: boolean } = {}): Promise<MariadbHandle> {
+export interface MariadbOptions {
+  detached?: boolean;
+  /** Run the server inside this network namespace (test/helpers/netns.ts), listening on `bindAddress`. */
+  netns?: string;
+  bindAddress?: string;
+}
+
+export async function startMariadb(opts: MariadbOptions = {}): Promise<MariadbHandle> {
   const server = findBin(SERVER_BINS, 'mariadbd');
   const install = findBin(INSTALL_BINS, 'mariadb-install-db');
   const datadir = await fs.mkdtemp(path.join(os.tmpdir(), 'mogfs-mariadb-'));
@@ -92,9 +101,13 @@ export async function startMariadb(opts: { detached?: boolean } = {}): Promise<M
 
   const port = await freePort();
   const out = openSync(path.join(datadir, 'stdout.log'), 'a');
-  const child = spawn(server, [
-    '--no-defaults', `--datadir=${data}`, `--socket=${path.join(datadir, 'mysqld.sock')}`,
-    `--pid-file=${path.join(datadir, 'mysqld.pid')}`, `--port=${port}`, '--bind-address=127.0.0.1',
+  const bind = opts.bindAddress ?? '127.0.0.1';
+  const socket = path.join(datadir, 'mysqld.sock');
+  // `ip netns exec` execs the server in place: the child's pid is the server's.
+  const [cmd, pre] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, server]] : [server, []];
+  const child = spawn(cmd, [...pre,
+    '--no-defaults', `--datadir=${data}`, `--socket=${socket}`,
+    `--pid-file=${path.join(datadir, 'mysqld.pid')}`, `--port=${port}`, `--bind-address=${bind}`,
     '--user=root', '--skip-name-resolve', '--skip-log-bin', `--log-error=${log}`,
     // Test data is disposable: trade durability for speed and a small footprint.
     '--innodb-buffer-pool-size=64M', '--innodb-flush-log-at-trx-commit=2', '--innodb-doublewrite=0',
@@ -106,12 +119,13 @@ export async function startMariadb(opts: { detached?: boolean } = {}): Promise<M
   let exited = false;
   child.once('exit', () => { exited = true; });
 
-  const url = `mysql://root@127.0.0.1:${port}/`;
+  const url = `mysql://root@${bind}:${port}/`;
   try {
     await waitUntil(`MariaDB on port ${port} (log: ${log})`, 60_000, async () => {
       if (exited) throw new Error(`mariadbd exited during startup; see ${log}`);
       try {
-        const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
+        // The socket file is reachable from any namespace; the port only from the server's.
+        const c = await mysql.createConnection(opts.netns ? { socketPath: socket, user: 'root' } : { host: '127.0.0.1', port, user: 'root' });
         await c.end();
         return true;
       } catch {
@@ -122,7 +136,7 @@ export async function startMariadb(opts: { detached?: boolean } = {}): Promise<M
     await stopMariadb(datadir, pid);
     throw e;
   }
-  return { url, pid, datadir, stop: () => stopMariadb(datadir, pid) };
+  return { url, pid, datadir, socket, stop: () => stopMariadb(datadir, pid) };
 }
 
 /** Stops the server whose datadir this is (pid from its pid file unless given) and removes the datadir. */

@@ -100,8 +100,11 @@ async function round(
   const rows = new Map(layout.devices.map((d) => [d.devid, d]));
   const results = await Promise.all(devs.map((d) => checkDevice(env, d, mkcolDone)));
   const seen = new Set<number>();
+  let back = 0;
   for (const obs of results) {
     seen.add(obs.devid);
+    // A device writable again (a host back on the network, a disk remounted): count it.
+    if (obs.writable && env.ctx.observed.get(obs.devid)?.writable === false) back++;
     env.ctx.observed.set(obs.devid, obs);
     if (obs.mbTotal === null || obs.mbUsed === null) continue;
     const row = rows.get(obs.devid);
@@ -120,6 +123,17 @@ async function round(
   }
   // Devices now dead or deleted are no longer observed.
   for (const devid of [...env.ctx.observed.keys()]) if (!seen.has(devid)) env.ctx.observed.delete(devid);
+  if (back > 0) {
+    // Copies that failed while it was away are waiting out their backoff (up to hours): they are
+    // retried now, as `replicate_now` would, so the cluster catches up as soon as it can.
+    try {
+      const n = await env.ctx.store.replicateNow();
+      env.log.info({ devices: back, jobs: n }, 'devices writable again: queued replication retried now');
+      env.ctx.wake('replicate');
+    } catch (err) {
+      env.log.warn({ err: describeError(err) }, 'monitor: retrying queued replication failed');
+    }
+  }
 }
 
 function usageMoved(last: { total: number; used: number; asof: number }, obs: ObservedDevice): boolean {

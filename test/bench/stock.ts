@@ -1,0 +1,164 @@
+/**
+ * The stock-client profile of `npm run bench` (issue 9): the cluster driven
+ * as the stock Perl MogileFS::Client drives it (stockclient.ts), 8 workers,
+ * 2000 x 32 KiB files, class `default` with mindevcount 2, on SQLite and
+ * MariaDB, with the cluster's data on ext4 and on tmpfs. Reports, per phase,
+ * the server CPU per operation (tracker, storage nodes and MariaDB; not the
+ * clients', which run elsewhere in a real cluster) by process, beside the
+ * throughput. "store" counts from the first create_open until every file
+ * has its 2 copies, so replication is paid for in it, as in the original's
+ * figures in docs/BENCHMARKS.md.
+ *
+ *   BENCH_ENGINES=sqlite BENCH_DISKS=tmpfs node dist/test/bench/stock.js
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { MogileFS } from '../../src/client';
+import { listFids } from '../../src/client/files';
+import { cpuByProcess, machineBusyMs, startCluster, stopCluster, withBenchMariadb } from './cluster';
+import { StockClient } from './stockclient';
+
+const FILES = Number(process.env.BENCH_FILES ?? 2000);
+const SIZE = 32 * 1024;
+const WORKERS = 8;
+const GET_PATHS = Number(process.env.BENCH_GET_PATHS ?? 10000);
+const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,mysql').split(',').map((s) => s.trim());
+const DISKS: Record<string, string> = { ext4: os.tmpdir(), tmpfs: '/dev/shm' };
+const DISK_NAMES = (process.env.BENCH_DISKS ?? 'ext4,tmpfs').split(',').map((s) => s.trim());
+
+interface Row {
+  config: string;
+  phase: string;
+  ops: number;
+  seconds: number;
+  /** CPU ms per operation by server process. */
+  cpu: Record<string, number>;
+  other: number;
+}
+
+async function pool(n: number, job: (w: number, i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: WORKERS }, async (_v, w) => {
+    while (next < n) await job(w, next++);
+  }));
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function waitReplicated(c: MogileFS, n: number): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    let done = 0;
+    for (let from = 0; ;) {
+      const page = await listFids(c.tracker, from, 1000);
+      if (page.length === 0) break;
+      done += page.filter((f) => f.devcount >= 2).length;
+      from = page[page.length - 1].fid;
+    }
+    if (done >= n) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('replication did not finish within 10 minutes');
+}
+
+/** Waits until the storage nodes' devices hold `n` .fid files (the warm-up's two copies each). */
+async function waitFidFiles(data: string, n: number): Promise<void> {
+  const count = async (dir: string): Promise<number> => {
+    let c = 0;
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) c += await count(path.join(dir, e.name));
+      else if (e.name.endsWith('.fid')) c++;
+    }
+    return c;
+  };
+  const deadline = Date.now() + 600_000;
+  while ((await count(data)) > n) {
+    if (Date.now() > deadline) throw new Error('deleted files still on the devices after 10 minutes');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function benchConfig(config: string, db: string, dataRoot: string, dbPid?: number): Promise<Row[]> {
+  const data = await mkdtemp(path.join(dataRoot, 'mogfs-stock-'));
+  const { proc, tracker } = await startCluster(db, data);
+  const rows: Row[] = [];
+  const servers = async (): Promise<Record<string, number>> => {
+    const by = await cpuByProcess(proc.pid as number);
+    delete by.mogfs; // the `mogfs up` parent only waits on its children
+    if (dbPid !== undefined) by.mariadb = (await cpuByProcess(dbPid)).mariadbd ?? 0;
+    return by;
+  };
+  const measure = async (phase: string, ops: number, run: () => Promise<number>): Promise<void> => {
+    const u0 = process.cpuUsage();
+    const m0 = await machineBusyMs();
+    const s0 = await servers();
+    const seconds = await run();
+    const s1 = await servers();
+    const m1 = await machineBusyMs();
+    const u1 = process.cpuUsage(u0);
+    const cpu: Record<string, number> = {};
+    for (const k of Object.keys(s1)) cpu[k] = (s1[k] - (s0[k] ?? 0)) / ops;
+    const serverSum = Object.values(cpu).reduce((a, b) => a + b, 0) * ops;
+    const other = (m1 - m0 - serverSum - (u1.user + u1.system) / 1000) / ops;
+    rows.push({ config, phase, ops, seconds, cpu, other });
+  };
+  const clients = Array.from({ length: WORKERS }, () => new StockClient(tracker, 'default'));
+  const ours = new MogileFS({ trackers: [tracker], domain: 'default' });
+  try {
+    const body = Buffer.alloc(SIZE, 0x61);
+    const key = (i: number): string => `stock/${String(i).padStart(6, '0')}.jpg`;
+    // Warm-up (connections, caches), not measured.
+    await pool(200, (w, i) => clients[w].storeContent(`warm/${i}`, undefined, body));
+    await waitReplicated(ours, 200);
+    await measure('store + replication to 2 copies', FILES, async () => {
+      const s = await pool(FILES, (w, i) => clients[w].storeContent(key(i), undefined, body));
+      await waitReplicated(ours, FILES + 200);
+      // The rate is the store's; the CPU includes the replication that followed.
+      return s;
+    });
+    await measure('get_paths (noverify=0)', GET_PATHS, () => pool(GET_PATHS, async (w, i) => {
+      const p = await clients[w].getPaths(key(i % FILES));
+      if (p.length === 0) throw new Error(`no paths for ${key(i % FILES)}`);
+    }));
+    await measure('delete', FILES, () => pool(FILES, (w, i) => clients[w].delete(key(i))));
+    // The tracker answers a delete at once and removes the replicas in the background: what that costs after the phase.
+    await measure('delete: the rest of the replicas\' removal', FILES, async () => {
+      const t0 = process.hrtime.bigint();
+      await waitFidFiles(data, 2 * 200);
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    });
+  } finally {
+    for (const c of clients) c.close();
+    await ours.close();
+    await stopCluster(proc);
+    await rm(data, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const disk of DISK_NAMES) {
+    const root = DISKS[disk];
+    if (!root) throw new Error(`unknown disk ${disk} (ext4 or tmpfs)`);
+    if (ENGINES.includes('sqlite')) rows.push(...await benchConfig(`sqlite, ${disk}`, 'sqlite', root));
+    if (ENGINES.includes('mysql')) {
+      const r = await withBenchMariadb('mogfs_stock', (dsn, pid) => benchConfig(`mariadb, ${disk}`, dsn, root, pid));
+      if (r) rows.push(...r);
+    }
+  }
+  console.log(`\nStock-client profile: ${FILES} x ${SIZE / 1024} KiB, ${WORKERS} workers as MogileFS::Client, node ${process.version}, ${os.cpus().length} cores`);
+  const procs = [...new Set(rows.flatMap((r) => Object.keys(r.cpu)))].sort();
+  console.log(`| config | phase | ops/s | server CPU ms/op | ${procs.join(' | ')} | other |`);
+  console.log(`|---|---|---:|---:|${procs.map(() => '---:').join('|')}|---:|`);
+  for (const r of rows) {
+    const total = Object.values(r.cpu).reduce((a, b) => a + b, 0);
+    console.log(`| ${r.config} | ${r.phase} | ${(r.ops / r.seconds).toFixed(0)} | **${total.toFixed(2)}** | ${procs.map((p) => (r.cpu[p] ?? 0).toFixed(2)).join(' | ')} | ${Math.max(0, r.other).toFixed(2)} |`);
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
