@@ -203,3 +203,39 @@ forEachEngine((_engine, env) => {
     assert.deepEqual(await s.getChecksum(f.fid), { hashtype: 1, checksum: Buffer.alloc(16, 2) });
   });
 });
+
+forEachEngine((_engine, env) => {
+  test('deleteFileByKey: the file\'s rows go and its fid is queued for the delete worker, in one step; an unknown key is null', async () => {
+    const s = await env.open();
+    const { fid } = await put(s, 1, 'gone/ü.jpg');
+    await s.setFileAttrs(fid, { mtimeSec: 5 });
+    await s.setFileXattr(fid, 'user.x', Buffer.from('1'));
+    await s.setChecksum(fid, { hashtype: 1, checksum: Buffer.alloc(16, 1) });
+    const other = await put(s, 1, 'kept');
+    assert.equal(await s.deleteFileByKey(1, 'gone/ü.jpg', 100), fid);
+    assert.equal(await s.getFile(fid), null);
+    assert.equal(await s.getChecksum(fid), null);
+    assert.equal(await s.getFileAttrs(fid), null);
+    assert.equal(await s.getFileXattrs(fid), null);
+    assert.equal((await s.queueDepths()).delete, 1);
+    assert.equal(await s.deleteFileByKey(1, 'gone/ü.jpg', 100), null);
+    assert.equal(await s.deleteFileByKey(2, 'kept', 100), null);
+    assert.deepEqual(await s.getFileByKey(1, 'kept'), await s.getFile(other.fid));
+  });
+});
+
+forEachEngine((_engine, env) => {
+  test('the delete worker\'s two steps: deleteJobState sees a live fid or its copies; finishDeletedFile drops rows and job unless the fid is live', async () => {
+    const s = await env.open();
+    const { fid } = await put(s, 1, 'dj', [3, 1]);
+    assert.deepEqual(await s.deleteJobState(fid), { live: true, devids: [1, 3] });
+    assert.equal(await s.finishDeletedFile(fid), false);
+    assert.deepEqual(await s.fileDevids(fid), [1, 3]);
+    assert.equal(await s.deleteFileByKey(1, 'dj', 100), fid);
+    assert.deepEqual(await s.deleteJobState(fid), { live: false, devids: [1, 3] });
+    assert.equal((await s.queueDepths()).delete, 1);
+    assert.equal(await s.finishDeletedFile(fid), true);
+    assert.deepEqual(await s.deleteJobState(fid), { live: false, devids: [] });
+    assert.equal((await s.queueDepths()).delete, 0);
+  });
+});

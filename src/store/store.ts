@@ -85,6 +85,8 @@ export interface MetadataStore {
    * rows stay: the delete worker needs them to find the copies.
    */
   deleteFile(fid: number, now?: number): Promise<void>;
+  /** delete by key in one transaction (and on MySQL one round trip): the fid deleted, or null when the key names none. */
+  deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null>;
   /**
    * MogError unknown_key if `from` is missing, key_exists if `to` is taken.
    * With `replace`, a file under `to` is removed instead (queued for deletion
@@ -168,6 +170,14 @@ export interface MetadataStore {
   enqueueDelete(fid: number, nexttry: number): Promise<void>;
   claimDeleteJobs(now: number, limit: number, leaseSeconds: number): Promise<DeleteJob[]>;
   finishDelete(fid: number): Promise<void>;
+  /** The delete worker's first look at a fid, in one query: does a file row have it (again), and where are its copies. */
+  deleteJobState(fid: number): Promise<{ live: boolean; devids: number[] }>;
+  /**
+   * Every copy of a deleted fid is gone: its file_on rows and its queue row
+   * go, in one transaction (one round trip on MySQL). Nothing is removed if a
+   * file row has the fid again. False in that case.
+   */
+  finishDeletedFile(fid: number): Promise<boolean>;
   retryDelete(fid: number, nexttry: number, failcount: number): Promise<void>;
 
   queueDepths(): Promise<{ replicate: number; delete: number }>;

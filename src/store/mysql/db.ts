@@ -58,6 +58,9 @@ export class MysqlDb implements Q {
       password: decodeURIComponent(u.password),
       database: this.database,
       charset: 'utf8mb4',
+      // For script(): a transaction sent as one batch. Statements still take
+      // only placeholders, escaped by mysql2, never text from a request.
+      multipleStatements: true,
       // mysql2's LRU of prepared statements per connection (default 16,000); an evicted one is closed on the server.
       maxPreparedStatements: Number(u.searchParams.get('maxPreparedStatements') ?? PREPARED_PER_CONNECTION),
       connectionLimit: Number(u.searchParams.get('connectionLimit') ?? 10),
@@ -90,15 +93,22 @@ export class MysqlDb implements Q {
    * as InnoDB expects of its clients.
    */
   async tx<T>(fn: (q: Q) => Promise<T>, attempts = RETRIES): Promise<T> {
+    return this.onConnection(attempts, async (conn) => {
+      await conn.beginTransaction();
+      const out = await fn(makeQ(conn));
+      await conn.commit();
+      return out;
+    }, (conn) => conn.rollback());
+  }
+
+  /** One pooled connection for `run`; on an error `undo` on it, and a deadlock or lock wait timeout runs it again. */
+  private async onConnection<T>(attempts: number, run: (c: mysql.PoolConnection) => Promise<T>, undo: (c: mysql.PoolConnection) => Promise<unknown>): Promise<T> {
     for (let i = 1; ; i++) {
       const conn = await this.pool.getConnection();
       try {
-        await conn.beginTransaction();
-        const out = await fn(makeQ(conn));
-        await conn.commit();
-        return out;
+        return await run(conn);
       } catch (e) {
-        await conn.rollback().catch(() => undefined);
+        await undo(conn).catch(() => undefined);
         if (i < attempts && isRetryable(e)) {
           await backoff(i);
           continue;
@@ -108,6 +118,17 @@ export class MysqlDb implements Q {
         conn.release();
       }
     }
+  }
+
+  /**
+   * Several statements in one round trip (text protocol, so no prepared
+   * statement is kept): for a hot path whose transaction is a fixed batch,
+   * such as delete. The batch must end its own transaction; on an error the
+   * connection is rolled back before it goes back to the pool, and a
+   * deadlock reruns the batch. Resolves to each statement's result.
+   */
+  script(sql: string, params: Param[], attempts = RETRIES): Promise<unknown[]> {
+    return this.onConnection(attempts, async (conn) => (await conn.query(sql, params))[0] as unknown[], (conn) => conn.query('ROLLBACK'));
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '..
 import { ATTR_COLUMNS, attrValues } from '../attrs';
 import { isDuplicate, isDuplicatePrimary, limit as limitParam, MysqlDb, Param, Q } from './db';
 import type { KeySql } from './keysql';
+import { deleteFileByKey as deleteByKey } from './delete';
 
 function fileCols(k: KeySql): string {
   return `fid, dmid, ${k.select('dkey')} AS dkey, length, classid, devcount`;
@@ -149,6 +150,10 @@ export class MysqlFiles {
 
   async deleteFile(fid: number, now: number): Promise<void> {
     await this.db.tx((q) => removeFile(q, fid, now));
+  }
+
+  deleteFileByKey(dmid: number, dkey: string, now: number): Promise<number | null> {
+    return deleteByKey(this.db, this.fileKey, dmid, dkey, now);
   }
 
   async renameFile(dmid: number, from: string, to: string, replace: boolean, now: number): Promise<number | null> {

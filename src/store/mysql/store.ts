@@ -20,6 +20,7 @@ import { MysqlLayout } from './layout';
 import { MysqlQueues, supportsSkipLocked } from './queues';
 import { MysqlReplicateQueue } from './replicate';
 import { DavLockTable } from '../davlocks';
+import { deleteJobState, finishDeletedFile } from './delete';
 import { createSchema } from './schema';
 
 export class MysqlStore implements MetadataStore {
@@ -111,6 +112,7 @@ export class MysqlStore implements MetadataStore {
   getFileByKey(dmid: number, dkey: string): Promise<FileRow | null> { return this.f.getFileByKey(dmid, dkey); }
   commitFile(c: CommitFile): Promise<{ replacedFid: number | null }> { return this.f.commitFile(c, c.now ?? unixNow()); }
   deleteFile(fid: number, now?: number): Promise<void> { return this.f.deleteFile(fid, now ?? unixNow()); }
+  deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> { return this.f.deleteFileByKey(dmid, dkey, now ?? unixNow()); }
   renameFile(dmid: number, from: string, to: string, opts: { replace?: boolean; now?: number } = {}): Promise<number | null> {
     return this.f.renameFile(dmid, from, to, opts.replace === true, opts.now ?? unixNow());
   }
@@ -159,6 +161,8 @@ export class MysqlStore implements MetadataStore {
     return this.q.claimDeleteJobs(now, limit, leaseSeconds);
   }
   finishDelete(fid: number): Promise<void> { return this.q.finishDelete(fid); }
+  deleteJobState(fid: number): Promise<{ live: boolean; devids: number[] }> { return deleteJobState(this.db, fid); }
+  finishDeletedFile(fid: number): Promise<boolean> { return finishDeletedFile(this.db, fid); }
   retryDelete(fid: number, nexttry: number, failcount: number): Promise<void> { return this.q.retryDelete(fid, nexttry, failcount); }
 
   queueDepths(): Promise<{ replicate: number; delete: number }> { return this.q.queueDepths(); }

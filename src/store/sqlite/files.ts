@@ -126,6 +126,15 @@ export class SqliteFiles {
     this.db.tx(() => this.removeFile(fid, now));
   }
 
+  deleteFileByKey(dmid: number, dkey: string, now: number): number | null {
+    return this.db.tx(() => {
+      const row = this.db.get<{ fid: number }>('SELECT fid FROM file WHERE dmid = ? AND dkey = ?', dmid, dkey);
+      if (!row) return null;
+      this.removeFile(row.fid, now);
+      return row.fid;
+    });
+  }
+
   /** Only for a fid just committed: nobody can hold a claim on it yet (claimed jobs go through replicate.ts). */
   private enqueueReplicate(fid: number, fromdevid: number | null, nexttry: number): void {
     this.db.run(

@@ -32,6 +32,22 @@ export class SqliteQueues {
     this.db.run('DELETE FROM file_to_delete2 WHERE fid = ?', fid);
   }
 
+  deleteJobState(fid: number): { live: boolean; devids: number[] } {
+    const r = this.db.get<{ live: number; devids: string | null }>(
+      'SELECT EXISTS (SELECT 1 FROM file WHERE fid = ?) AS live, (SELECT group_concat(devid) FROM file_on WHERE fid = ?) AS devids', fid, fid);
+    const list = r?.devids ?? '';
+    return { live: r?.live === 1, devids: list === '' ? [] : list.split(',').map(Number).sort((a, b) => a - b) };
+  }
+
+  finishDeletedFile(fid: number): boolean {
+    return this.db.tx(() => {
+      if (this.db.get('SELECT 1 FROM file WHERE fid = ?', fid)) return false;
+      this.db.run('DELETE FROM file_on WHERE fid = ?', fid);
+      this.db.run('DELETE FROM file_to_delete2 WHERE fid = ?', fid);
+      return true;
+    });
+  }
+
   retryDelete(fid: number, nexttry: number, failcount: number): void {
     this.db.run('UPDATE file_to_delete2 SET nexttry = ?, failcount = ? WHERE fid = ?', nexttry, Math.min(failcount, 255), fid);
   }

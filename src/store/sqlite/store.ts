@@ -115,6 +115,7 @@ export class SqliteStore implements MetadataStore {
     return this.call(() => this.f.commitFile(c, c.now ?? unixNow()));
   }
   async deleteFile(fid: number, now?: number): Promise<void> { await this.call(() => this.f.deleteFile(fid, now ?? unixNow())); }
+  async deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> { return this.call(() => this.f.deleteFileByKey(dmid, dkey, now ?? unixNow())); }
   async renameFile(dmid: number, from: string, to: string, opts: { replace?: boolean; now?: number } = {}): Promise<number | null> {
     return this.call(() => this.f.renameFile(dmid, from, to, opts.replace === true, opts.now ?? unixNow()));
   }
@@ -162,6 +163,8 @@ export class SqliteStore implements MetadataStore {
     return this.call(() => this.q.claimDeleteJobs(now, limit, leaseSeconds));
   }
   async finishDelete(fid: number): Promise<void> { await this.call(() => this.q.finishDelete(fid)); }
+  async deleteJobState(fid: number): Promise<{ live: boolean; devids: number[] }> { return this.call(() => this.q.deleteJobState(fid)); }
+  async finishDeletedFile(fid: number): Promise<boolean> { return this.call(() => this.q.finishDeletedFile(fid)); }
   async retryDelete(fid: number, nexttry: number, failcount: number): Promise<void> {
     await this.call(() => this.q.retryDelete(fid, nexttry, failcount));
   }

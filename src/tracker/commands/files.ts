@@ -5,13 +5,15 @@
  */
 import { isMogError } from '../../protocol';
 import { mogErr } from './errors';
-import { checkDomain, classByName, fileByKey } from './lookup';
+import { checkDomain, classByName } from './lookup';
 import { checkKeyLength } from '../../store';
 import type { Handler } from './types';
 
 export const delete_: Handler = async ({ ctx }, args) => {
-  const { file } = await fileByKey(ctx, args);
-  await ctx.store.deleteFile(file.fid);
+  const dom = checkDomain(await ctx.layout(), args);
+  if (!args.key) throw mogErr('no_key');
+  // The lookup and the delete are one transaction (one round trip on MySQL).
+  if ((await ctx.store.deleteFileByKey(dom.dmid, args.key)) === null) throw mogErr('unknown_key');
   ctx.wake('delete');
   return {};
 };

@@ -19,33 +19,33 @@ export async function runDeleteJob(env: WorkerEnv, job: DeleteJob): Promise<void
     await store.retryDelete(fid, nowSec() + 1, job.failcount);
     return;
   }
-  // A file row with this fid exists again (a fid reused by create_open's
-  // explicit fid): its copies are live, not garbage.
-  if (await store.getFile(fid)) {
+  // One query: a file row with this fid again (a fid reused by create_open's
+  // explicit fid) means its copies are live, not garbage; else where they are.
+  const state = await store.deleteJobState(fid);
+  if (state.live) {
     await store.finishDelete(fid);
     return;
   }
   const devs = deviceMap(await env.ctx.layout(), env.ctx.observed);
-  const devids = await store.fileDevids(fid);
-  const results = await Promise.all(devids.map((devid) => deleteCopy(env, fid, devid, devs.get(devid))));
-  const left = results.filter((r) => r !== null);
+  const results = await Promise.all(state.devids.map(async (devid) => ({ devid, left: await deleteCopy(env, fid, devid, devs.get(devid)) })));
+  const left = results.filter((r) => r.left !== null);
+  // Every copy gone: its rows and the job go in one transaction.
+  if (left.length === 0 && await store.finishDeletedFile(fid)) return;
   if (left.length === 0) {
     await store.finishDelete(fid);
     return;
   }
+  // Some copies remain: the rows of those that went go now, the rest wait for the retry.
+  for (const r of results) if (r.left === null) await store.removeFileOn(fid, r.devid);
   const delay = backoffSec(env.opts.deleteBackoffSec, job.failcount);
-  env.log.warn({ fid, retryInSec: delay, failcount: job.failcount + 1 }, `deleting fid ${fid} incomplete: ${left.join('; ')}`);
+  env.log.warn({ fid, retryInSec: delay, failcount: job.failcount + 1 }, `deleting fid ${fid} incomplete: ${left.map((r) => r.left).join('; ')}`);
   await store.retryDelete(fid, nowSec() + delay, job.failcount + 1);
 }
 
-/** Removes one copy; returns null when it is gone, else why it is still there. */
+/** Removes one copy (its file_on row is the caller's); returns null when it is gone, else why it is still there. */
 async function deleteCopy(env: WorkerEnv, fid: number, devid: number, dev: DeviceInfo | undefined): Promise<string | null> {
-  const { store } = env.ctx;
   // An unknown device (row deleted) or one marked dead: nothing to reach.
-  if (!dev || isPermDead(dev)) {
-    await store.removeFileOn(fid, devid);
-    return null;
-  }
+  if (!dev || isPermDead(dev)) return null;
   if (!canDeleteFrom(dev)) return `dev${devid} is marked ${dev.status} (host ${dev.hostStatus})`;
   if (dev.observed && !dev.observed.reachable) return `dev${devid} is unreachable`;
   const url = devFidUrl(dev, fid);
@@ -54,6 +54,5 @@ async function deleteCopy(env: WorkerEnv, fid: number, devid: number, dev: Devic
   } catch (err) {
     return `DELETE ${url} failed: ${describeError(err)}`;
   }
-  await store.removeFileOn(fid, devid);
   return null;
 }
