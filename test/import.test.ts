@@ -4,7 +4,13 @@
  * file of a few MB), re-runs that send nothing, a changed file sent again, a
  * dry run, failures reported with a non-zero exit, and an import killed
  * part-way then resumed, checked file by file, byte for byte, via export.
+ * The walk and the tracker's listing are merged as two streams in key order:
+ * names that sort differently as paths and as keys ('-' '.' '/', non-ASCII,
+ * beyond the BMP) are listed in key order and found again on a re-run, a
+ * stored side with extra and missing keys is merged right, and memory stays
+ * flat from 10,000 to 50,000 files under a heap too small to hold them all.
  */
+import { spawn } from 'node:child_process';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -15,7 +21,8 @@ import { forEachEngine } from './helpers/engines';
 import { startCluster } from './helpers/cluster';
 import type { Cluster } from './helpers/cluster';
 import { allFiles } from '../src/client';
-import { cliEnv, removePrivateHome, runMogfs, spawnMogfs } from './helpers/cli';
+import { cliEnv, MOGFS, removePrivateHome, runMogfs, spawnMogfs } from './helpers/cli';
+import { PEAK_RSS_PRELOAD, readPeakRss } from './helpers/peakrss';
 
 /** Writes a tree and returns its files, relative path -> content. */
 async function makeTree(root: string, extra = 0): Promise<Map<string, Buffer>> {
@@ -36,6 +43,37 @@ async function makeTree(root: string, extra = 0): Promise<Map<string, Buffer>> {
     await fs.writeFile(abs, data);
   }
   return files;
+}
+
+/** Key (UTF-8 byte) order: the tracker's listing order, and the order import now walks a tree in. */
+const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Names whose key order differs from a plain sort of each directory: a
+ * directory `a` sorts as `a/`, after `a-b` and `a.b` ('-' < '.' < '/') and
+ * before `a0`; `é` is two bytes above every ASCII name; U+FF71 sorts before
+ * an emoji in UTF-8 bytes but after it in UTF-16 (JavaScript's own order).
+ */
+const ODD_NAMES = [
+  'a-b', 'a.b', 'a/x', 'a/y-z', 'a/y/z', 'a/y.z', 'a/y0', 'a0', 'a b', '-dash', '.hidden', '..dots', 'Z', 'z',
+  'é.txt', 'é/1', 'é-/2', 'ｱ', '😀', 'ｱ/😀', '~',
+];
+
+async function writeFiles(root: string, rels: string[]): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const rel of rels) {
+    const abs = path.join(root, ...rel.split('/'));
+    await fs.mkdir(path.dirname(abs), { recursive: true });
+    const data = Buffer.from(`content of ${rel}\n`);
+    await fs.writeFile(abs, data);
+    files.set(rel, data);
+  }
+  return files;
+}
+
+/** The keys a dry run would upload, in the order it listed them. */
+function dryRunKeys(stdout: string): string[] {
+  return [...stdout.matchAll(/^upload (.*) \(\d+ bytes\)$/gm)].map((m) => m[1]);
 }
 
 async function storedKeys(c: Cluster, prefix: string): Promise<string[]> {
@@ -147,6 +185,62 @@ forEachEngine((engine) => {
       assert.deepEqual(await storedKeys(c, 'errs/'), ['errs/fine.txt']);
     });
 
+    test('key order: names with - . / and beyond ASCII are walked in key order and found again on a re-run', async () => {
+      const src = path.join(work, 'odd');
+      // 'ｱ' is a folder and a file at once: it cannot be, so the file becomes 'ｱ/😀' only.
+      const rels = ODD_NAMES.filter((n) => n !== 'ｱ');
+      const files = await writeFiles(src, rels);
+      const keys = rels.map((r) => `ord/${r}`).sort(byteOrder);
+
+      const dry = await runMogfs(['import', src, ...base, '--prefix=ord', '--dry-run']);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.deepEqual(dryRunKeys(dry.stdout), keys, 'a dry run lists in key order, as the walk meets the listing');
+
+      const first = await runMogfs(['import', src, ...base, '--prefix=ord', '--jobs=3']);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, new RegExp(`^imported ${files.size} files .* 0 unchanged, 0 skipped, 0 failed$`, 'm'));
+      assert.deepEqual(await storedKeys(c, 'ord/'), keys);
+
+      // Every file met at its place in the listing: nothing sent again.
+      const again = await runMogfs(['import', src, ...base, '--prefix=ord']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^imported 0 files .* ${files.size} unchanged, 0 skipped, 0 failed$`, 'm'));
+      const dryAgain = await runMogfs(['import', src, ...base, '--prefix=ord', '--dry-run']);
+      assert.deepEqual(dryRunKeys(dryAgain.stdout), []);
+      assert.match(dryAgain.stdout, new RegExp(`^dry run: would upload 0 files \\(0 B\\), ${files.size} unchanged$`, 'm'));
+      for (const [rel, data] of files) assert.ok((await c.client.getBuffer(`ord/${rel}`)).equals(data), rel);
+    });
+
+    test('a stored side with extra keys and missing keys: only the missing are sent, the extra stay', async () => {
+      const src = path.join(work, 'mixed');
+      const rels = ODD_NAMES.filter((n) => n !== 'ｱ');
+      const files = await writeFiles(src, rels);
+      const first = await runMogfs(['import', src, ...base, '--prefix=mix']);
+      assert.equal(first.code, 0, first.stderr);
+
+      // Keys only the domain has, between and around the local ones (before the first, inside folders, after the last).
+      const extra = ['mix/!', 'mix/a-a', 'mix/a.c', 'mix/a/y/zz', 'mix/a/y/', 'mix/a//b', 'mix/é/0', 'mix/ｱ', 'mix/😀😀', 'mix/~~', 'mix0'];
+      for (const k of extra) await c.client.storeBuffer(k, Buffer.from(`extra ${k}`));
+      // Local files the domain lost.
+      const missing = ['a/y/z', 'a0', 'ｱ/😀', '~'];
+      for (const rel of missing) await c.client.delete(`mix/${rel}`);
+
+      const dry = await runMogfs(['import', src, ...base, '--prefix=mix', '--dry-run']);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.deepEqual(dryRunKeys(dry.stdout), missing.map((r) => `mix/${r}`).sort(byteOrder));
+
+      const again = await runMogfs(['import', src, ...base, '--prefix=mix', '--jobs=2']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^imported ${missing.length} files .* ${files.size - missing.length} unchanged, 0 skipped, 0 failed$`, 'm'));
+      const want = [...rels.map((r) => `mix/${r}`), ...extra.filter((k) => k.startsWith('mix/'))].sort(byteOrder);
+      assert.deepEqual(await storedKeys(c, 'mix/'), want);
+      for (const [rel, data] of files) assert.ok((await c.client.getBuffer(`mix/${rel}`)).equals(data), rel);
+      for (const k of extra) assert.equal((await c.client.getBuffer(k)).toString(), `extra ${k}`, `${k} left alone`);
+
+      const third = await runMogfs(['import', src, ...base, '--prefix=mix']);
+      assert.match(third.stdout, new RegExp(`^imported 0 files .* ${files.size} unchanged`, 'm'));
+    });
+
     test('an import killed part-way resumes: every file exactly once, byte-identical', async () => {
       const src = path.join(work, 'killed');
       const files = await makeTree(src, 400);
@@ -177,5 +271,72 @@ forEachEngine((engine) => {
       assert.deepEqual(keys.sort(), [...files.keys()].map((k) => `kill/${k}`).sort());
       await exportAndCompare(c, base, 'kill', files, src, work);
     });
+  });
+});
+
+/** A `mogfs` run under a V8 heap cap, with its peak RSS (MiB; null when it died before writing it). */
+async function runCapped(args: string[], heapMiB: number, rssFile: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; peakMiB: number | null }> {
+  await fs.rm(rssFile, { force: true });
+  const env = await cliEnv({ MOGFS_PEAK_RSS_FILE: rssFile });
+  // A 1 MiB young generation: the old space cap is then what bounds the heap, so peak RSS follows what is kept.
+  const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--max-semi-space-size=1', '-r', PEAK_RSS_PRELOAD, MOGFS, ...args], {
+    env, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('close', (c2, s2) => r([c2, s2])));
+  clearTimeout(timer);
+  return { code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), peakMiB: await readPeakRss(rssFile) };
+}
+
+/** `n` empty files, 500 to a folder. */
+async function emptyTree(root: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 500) {
+    const dir = path.join(root, `set-${String(i / 500).padStart(3, '0')}`);
+    await fs.mkdir(dir, { recursive: true });
+    const names = Array.from({ length: Math.min(500, n - i) }, (_, j) => `img ${i + j}.jpg`);
+    await Promise.all(names.map((name) => fs.writeFile(path.join(dir, name), '')));
+  }
+}
+
+describe('import memory', () => {
+  let c: Cluster;
+  let work: string;
+
+  before(async () => {
+    c = await startCluster({ engine: 'sqlite' });
+    // 60,000 files: on tmpfs where there is one, for speed.
+    const shm = await fs.stat('/dev/shm').then((st) => st.isDirectory(), () => false);
+    work = await fs.mkdtemp(path.join(shm ? '/dev/shm' : os.tmpdir(), 'mogfs-import-mem-'));
+  });
+  after(async () => {
+    await c?.stop();
+    await fs.rm(work, { recursive: true, force: true });
+    await removePrivateHome();
+  });
+
+  test('a dry run of 50,000 files fits the heap of one of 10,000, and its peak RSS stays within a few MiB of it', async (t) => {
+    // The CLI itself needs about 13 MiB of heap; holding the tree's files (a to-do list, the listing) needs
+    // several MiB more per 50,000, so a 20 MiB cap holds the streaming import and not one that keeps the tree.
+    const HEAP_MIB = 20;
+    const peaks: Record<number, number> = {};
+    for (const n of [10_000, 50_000]) {
+      const src = path.join(work, `tree-${n}`);
+      await emptyTree(src, n);
+      const r = await runCapped(['import', src, `--trackers=${c.trackers[0]}`, '--domain=default', '--prefix=mem', '--dry-run'],
+        HEAP_MIB, path.join(work, `peak-${n}`));
+      assert.equal(r.code, 0, `dry run of ${n} files under a ${HEAP_MIB} MiB heap: exit ${r.code ?? r.signal}\n${r.stderr.slice(-2000)}`);
+      assert.match(r.stdout, new RegExp(`^dry run: would upload ${n} files \\(0 B\\), 0 unchanged$`, 'm'));
+      assert.equal(dryRunKeys(r.stdout).length, n);
+      assert.ok(r.peakMiB !== null, 'the peak RSS was written');
+      peaks[n] = r.peakMiB;
+      await fs.rm(src, { recursive: true, force: true });
+    }
+    const growth = peaks[50_000] - peaks[10_000];
+    t.diagnostic(`peak RSS: ${peaks[10_000].toFixed(1)} MiB for 10,000 files, ${peaks[50_000].toFixed(1)} MiB for 50,000`);
+    assert.ok(growth < 6, `peak RSS ${peaks[10_000].toFixed(1)} MiB for 10,000 files, ${peaks[50_000].toFixed(1)} MiB for 50,000: flat (within 6 MiB)`);
   });
 });

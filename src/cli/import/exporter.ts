@@ -3,18 +3,20 @@
  * file below DIR (key minus prefix, '/' as separator), streamed to a
  * temporary name and renamed into place, with the mtime and permission bits
  * from the attribute table. A file already there with the same size and
- * mtime is left alone, so a re-run fetches only what changed. A key that is
+ * mtime is left alone, so a re-run fetches only what changed. The listing is
+ * streamed into the transfers, so memory does not grow with the keys. A key that is
  * no safe path (`..`, empty segments, ...) is reported, never written.
  */
 import { createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { allFiles } from '../../client';
 import type { FileEntry, MogileFS } from '../../client';
 import { describeError, humanBytes } from '../tools/common';
 import { normalizePrefix, relForKey } from './localfs';
-import { Progress, runPool } from './progress';
+import { runPool, writeLine } from './pool';
+import { Progress } from './progress';
+import { listAhead } from './remote';
 import { retrying } from './retry';
 import type { TransferFailure, TransferOptions } from './importer';
 
@@ -26,6 +28,12 @@ export interface ExportReport {
   unchanged: number;
   bytes: number;
   failed: TransferFailure[];
+}
+
+/** A key to export and where it goes. */
+interface Wanted {
+  f: FileEntry;
+  abs: string;
 }
 
 /** utimes takes seconds as a double (about 0.25 us apart today), so a restored mtime may differ by that much. */
@@ -74,44 +82,58 @@ export async function runExport(mogc: MogileFS, opts: ExportOptions): Promise<Ex
   const root = path.resolve(opts.dir);
   await mkdir(root, { recursive: true });
   const report: ExportReport = { listed: 0, exported: 0, unchanged: 0, bytes: 0, failed: [] };
-  const todo: Array<{ f: FileEntry; abs: string }> = [];
-  let todoBytes = 0;
-  for await (const f of allFiles(mogc, prefix)) {
-    report.listed++;
-    const rel = relForKey(prefix, f.key);
-    if (rel === null) {
-      report.failed.push({ name: f.key, error: 'key is no safe file path (empty or . / .. segments, //, or too long); not exported' });
-      continue;
+  const progress = new Progress({ out: opts.stderr, tty: opts.tty, enabled: opts.progress !== false && !opts.dryRun, verb: 'exported' });
+
+  /** The keys to fetch, as the listing streams; whether a file is already in place is asked by whoever takes one. */
+  async function* listed(): AsyncGenerator<Wanted> {
+    for await (const f of listAhead(mogc, prefix)) {
+      report.listed++;
+      const rel = relForKey(prefix, f.key);
+      if (rel === null) {
+        report.failed.push({ name: f.key, error: 'key is no safe file path (empty or . / .. segments, //, or too long); not exported' });
+        progress.fileFailed();
+        continue;
+      }
+      yield { f, abs: path.join(root, ...rel.split('/')) };
     }
-    const abs = path.join(root, ...rel.split('/'));
-    if (await unchangedLocally(abs, f)) {
-      report.unchanged++;
-      continue;
-    }
-    todo.push({ f, abs });
-    todoBytes += f.length;
   }
+  const inPlace = async (w: Wanted): Promise<boolean> => {
+    const unchanged = await unchangedLocally(w.abs, w.f);
+    progress.fileChecked(unchanged);
+    if (unchanged) report.unchanged++;
+    return unchanged;
+  };
 
   if (opts.dryRun) {
-    for (const t of todo) opts.stdout.write(`fetch ${t.f.key} (${t.f.length} bytes)\n`);
-    opts.stdout.write(`dry run: would export ${todo.length} files (${humanBytes(todoBytes)}), ${report.unchanged} unchanged\n`);
+    let files = 0;
+    let bytes = 0;
+    for await (const w of listed()) {
+      if (await inPlace(w)) continue;
+      files++;
+      bytes += w.f.length;
+      await writeLine(opts.stdout, `fetch ${w.f.key} (${w.f.length} bytes)`);
+    }
+    opts.stdout.write(`dry run: would export ${files} files (${humanBytes(bytes)}), ${report.unchanged} unchanged\n`);
     return report;
   }
 
-  const progress = new Progress(todo.length, todoBytes, { out: opts.stderr, tty: opts.tty, enabled: opts.progress !== false, verb: 'exported' });
   progress.start();
-  await runPool(todo, opts.jobs ?? 8, async ({ f, abs }) => {
-    try {
-      await retrying(opts.attempts ?? 3, () => fetchTo(mogc, f, abs));
-      report.exported++;
-      report.bytes += f.length;
-      progress.fileDone(f.length);
-    } catch (e) {
-      report.failed.push({ name: f.key, error: describeError(e) });
-      progress.fileFailed();
-    }
-  });
-  progress.stop();
+  try {
+    await runPool(listed(), opts.jobs ?? 8, async (w) => {
+      if (await inPlace(w)) return;
+      try {
+        await retrying(opts.attempts ?? 3, () => fetchTo(mogc, w.f, w.abs));
+        report.exported++;
+        report.bytes += w.f.length;
+        progress.fileDone(w.f.length);
+      } catch (e) {
+        report.failed.push({ name: w.f.key, error: describeError(e) });
+        progress.fileFailed();
+      }
+    });
+  } finally {
+    progress.stop();
+  }
 
   for (const f of report.failed) opts.stderr.write(`mogfs export: failed ${f.name}: ${f.error}\n`);
   opts.stdout.write(

@@ -1,7 +1,9 @@
 /**
- * Progress of a bulk transfer: files and bytes done of the total, rate and
- * ETA. On a terminal one status line redrawn in place (\r); otherwise (a log,
- * a pipe) a plain line every few seconds, so logs stay readable.
+ * Progress of a bulk transfer. The walk and the listing are streamed, so no
+ * total is known up front: files and bytes sent so far, their rates, and how
+ * many files were checked (and found unchanged). On a terminal one status
+ * line redrawn in place (\r); otherwise (a log, a pipe) a plain line every
+ * few seconds, so logs stay readable.
  */
 import { humanBytes } from '../tools/common';
 
@@ -22,17 +24,20 @@ export class Progress {
   files = 0;
   bytes = 0;
   failed = 0;
+  /** Files compared with what is stored (the walk's position), and how many of them needed nothing. */
+  checked = 0;
+  unchanged = 0;
   private readonly started = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private readonly tty: boolean;
   private drawn = false;
 
-  constructor(private readonly totalFiles: number, private readonly totalBytes: number, private readonly opts: ProgressOptions) {
+  constructor(private readonly opts: ProgressOptions) {
     this.tty = opts.tty ?? Boolean(opts.out.isTTY);
   }
 
   start(): void {
-    if (this.totalFiles === 0 || this.opts.enabled === false) return;
+    if (this.opts.enabled === false) return;
     const every = this.tty ? 200 : (this.opts.lineIntervalMs ?? 5000);
     this.timer = setInterval(() => this.render(), every);
     this.timer.unref();
@@ -41,6 +46,11 @@ export class Progress {
   fileDone(bytes: number): void {
     this.files++;
     this.bytes += bytes;
+  }
+
+  fileChecked(unchanged: boolean): void {
+    this.checked++;
+    if (unchanged) this.unchanged++;
   }
 
   fileFailed(): void {
@@ -67,18 +77,13 @@ export class Progress {
     return Date.now() - this.started;
   }
 
-  /** "12/40 files, 3.1 MiB/9.8 MiB, 1.2 MiB/s, ETA 0:05". */
+  /** "uploaded 12 files, 3.1 MiB in 0:03 (1.0 MiB/s, 4 files/s); 5000 checked, 4988 unchanged". */
   line(): string {
     const secs = Math.max(this.elapsedMs() / 1000, 0.001);
-    const rate = this.bytes / secs;
-    const fileRate = this.files / secs;
-    let eta = '?';
-    const left = this.totalBytes - this.bytes;
-    if (this.bytes > 0 && left > 0) eta = clock(left / rate);
-    else if (this.files > 0) eta = clock((this.totalFiles - this.files) / fileRate);
     const failed = this.failed ? `, ${this.failed} failed` : '';
-    return `${this.opts.verb} ${this.files}/${this.totalFiles} files, ${humanBytes(this.bytes)}/${humanBytes(this.totalBytes)}, ` +
-      `${humanBytes(Math.round(rate))}/s, ETA ${eta}${failed}`;
+    return `${this.opts.verb} ${this.files} files, ${humanBytes(this.bytes)} in ${clock(secs)} ` +
+      `(${humanBytes(Math.round(this.bytes / secs))}/s, ${Math.round(this.files / secs)} files/s); ` +
+      `${this.checked} checked, ${this.unchanged} unchanged${failed}`;
   }
 
   private render(): void {
@@ -100,16 +105,4 @@ export function clock(secs: number): string {
   const m = Math.floor((s % 3600) / 60);
   const ss = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
-
-/** Runs fn over items with at most `jobs` at once; fn handles its own errors. */
-export async function runPool<T>(items: readonly T[], jobs: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
 }
