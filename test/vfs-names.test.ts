@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeSegment, keyOf, listingPrefix, MARKER, parsePath, showEntries, creatable } from '../src/vfs/names';
 import type { RawEntry } from '../src/vfs/names';
+import { seededRandom } from './helpers/random';
 
 test('plain segments stay as they are; odd ones are escaped', () => {
   assert.deepEqual(encodeSegment('c.jpg'), ['c.jpg']);
@@ -50,16 +51,7 @@ test('paths parse back to keys; non-canonical names name nothing', () => {
 });
 
 /** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const PIECES = ['a', 'b', 'c', '/', '/', '/', '.', '..', '%', '%%', '+', '=', ' ', 'é', '文', '#', '?', MARKER, '\0', 'x'.repeat(120)];
 

@@ -13,6 +13,7 @@ export const DEFAULT_TRACKER_CONFIG = '/etc/mogilefs/mogilefsd.conf';
 const USED_KEYS = [
   'db_dsn', 'db_user', 'db_pass', 'listen', 'conf_port', 'replicate_jobs', 'delete_jobs',
   'node_timeout', 'pidfile', 'user', 'debug', 'daemonize', 'metrics', 'mogfs_extensions',
+  'idle_timeout', 'min_free_space',
 ];
 /**
  * The original's keys that mean nothing here: one process serves all queries
@@ -21,7 +22,7 @@ const USED_KEYS = [
  */
 export const IGNORED_TRACKER_KEYS = [
   'query_jobs', 'listener_jobs', 'reaper_jobs', 'monitor_jobs', 'checker_jobs', 'fsck_jobs',
-  'job_master', 'mog_root', 'min_free_space', 'max_disk_age', 'default_mindevcount',
+  'job_master', 'mog_root', 'max_disk_age', 'default_mindevcount',
   'old_repl_compat', 'no_schema_check', 'plugins', 'repl_use_get_port', 'no_http', 'workerport',
 ];
 
@@ -40,6 +41,8 @@ export interface TrackerFlags {
   deleteJobs?: string;
   nodeTimeout?: string;
   node_timeout?: string;
+  idleTimeout?: string;
+  minFreeSpace?: string;
   pidfile?: string;
   user?: string;
   debug?: boolean;
@@ -54,6 +57,10 @@ export interface TrackerSettings {
   replicateJobs?: number;
   deleteJobs?: number;
   nodeTimeoutMs?: number;
+  /** Close client connections idle this long (0: never). */
+  idleTimeoutMs?: number;
+  /** Devices with less free space get no new files, MB. */
+  minFreeMb?: number;
   /** Run the background jobs (false with --no-workers). */
   workers: boolean;
   /** Serve our mogfs_* extension commands (false with --no-extensions or `mogfs_extensions = 0`). */
@@ -153,6 +160,18 @@ export function resolveTrackerSettings(f: TrackerFlags, conf: ConfFile): Tracker
     const secs = Number(nt);
     if (!(secs > 0)) throw new Error(`node_timeout must be a positive number of seconds, got "${nt}"`);
     s.nodeTimeoutMs = secs * 1000;
+  }
+  const it = pick(f.idleTimeout, conf, 'idle_timeout');
+  if (it !== undefined) {
+    const secs = Number(it);
+    if (!(secs >= 0) || !Number.isFinite(secs)) throw new Error(`idle_timeout must be a number of seconds (0: never), got "${it}"`);
+    s.idleTimeoutMs = Math.round(secs * 1000);
+  }
+  const mf = pick(f.minFreeSpace, conf, 'min_free_space');
+  if (mf !== undefined) {
+    const mb = Number(mf);
+    if (!(mb >= 0) || !Number.isFinite(mb)) throw new Error(`min_free_space must be a number of MB, got "${mf}"`);
+    s.minFreeMb = mb;
   }
   const pidfile = pick(f.pidfile, conf, 'pidfile');
   if (pidfile) s.pidfile = pidfile;

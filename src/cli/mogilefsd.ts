@@ -44,6 +44,8 @@ function program(): Command {
     .option('--delete-jobs <n>', 'parallel deletes (delete_jobs)')
     .option('--node-timeout <seconds>', 'timeout for storage node requests (node_timeout; default 2)')
     .option('--node_timeout <seconds>', 'the original\'s spelling of --node-timeout')
+    .option('--idle-timeout <seconds>', 'close a client connection with no request for this long (idle_timeout; default 0 = never)')
+    .option('--min-free-space <mb>', 'devices with less free space get no new files (min_free_space; default 100)')
     .option('-w, --workers <n>', 'query_jobs: accepted for compatibility; one process serves every query')
     .option('--no-workers', 'answer queries only; run no background jobs')
     .option('--no-extensions', 'answer as a stock tracker: no mogfs_* commands, no attributes (mogfs_extensions = 0)')
@@ -71,6 +73,8 @@ function logSettings(log: Logger, s: TrackerSettings, file: string | undefined, 
       replicateJobs: s.replicateJobs,
       deleteJobs: s.deleteJobs,
       nodeTimeoutMs: s.nodeTimeoutMs,
+      idleTimeoutMs: s.idleTimeoutMs,
+      minFreeMb: s.minFreeMb,
       workers: s.workers,
       extensions: s.extensions,
       metrics: s.metrics ? `${s.metrics.host}:${s.metrics.port}` : null,
@@ -106,6 +110,8 @@ export async function runMogilefsd(argv: string[]): Promise<Tracker> {
   if (s.replicateJobs) config.replicateJobs = s.replicateJobs;
   if (s.deleteJobs) config.deleteJobs = s.deleteJobs;
   if (s.nodeTimeoutMs) config.nodeTimeoutMs = s.nodeTimeoutMs;
+  if (s.idleTimeoutMs !== undefined) config.idleTimeoutMs = s.idleTimeoutMs;
+  if (s.minFreeMb !== undefined) config.minFreeMb = s.minFreeMb;
   config.extensions = s.extensions;
 
   const becomeUser = await userToBecome(s.user);

@@ -8,6 +8,16 @@ import { writeFile } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import type { Logger } from './log';
 
+/** Whether a process with this pid runs (EPERM: it does, as another user). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Give up on a clean stop after this long and exit anyway. */
 const STOP_DEADLINE_MS = 5000;
 

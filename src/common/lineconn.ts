@@ -62,3 +62,53 @@ export class RequestQueue<J> {
     }
   }
 }
+
+/**
+ * Closes a connection that makes no progress for `ms`: no complete request
+ * arrived and none was being answered. Bytes of an unfinished line do not
+ * count, so neither a client that trickles half a request nor one that
+ * stops reading our answers holds its descriptor for ever. A request being
+ * worked on, however long it takes, stops the clock (`working()` ..
+ * `answered()`); a complete request line restarts it (`progress()`).
+ */
+export class IdleTimer {
+  private timer: NodeJS.Timeout | null = null;
+  private inRequest = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {
+    socket.once('close', () => this.stop());
+    this.progress();
+  }
+
+  progress(): void {
+    this.stop();
+    if (this.inRequest || !(this.ms > 0) || this.socket.destroyed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.socket.destroyed) return;
+      this.onIdle();
+      this.socket.destroy();
+    }, this.ms);
+    this.timer.unref();
+  }
+
+  working(): void {
+    this.inRequest = true;
+    this.stop();
+  }
+
+  /** The answer is handed to the socket: a client that then does not read it is idle. */
+  answered(): void {
+    this.inRequest = false;
+    this.progress();
+  }
+
+  private stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -35,6 +35,8 @@ export function statusFor(err: unknown): number {
     case 'ENOTDIR':
     case 'EEXIST':
       return 409;
+    case 'ENAMETOOLONG':
+      return 414;
     case 'ERR_STREAM_PREMATURE_CLOSE':
     case 'ECONNRESET':
       return 400;
@@ -50,6 +52,7 @@ function messageFor(status: number, err: unknown): string {
   if (status === 403) return 'permission denied on the storage node';
   if (status === 409) return 'conflicts with an existing file or directory';
   if (status === 400) return 'request body was cut short';
+  if (status === 414) return 'path is too long for the filesystem of the device';
   return 'internal storage node error; see the mogstored log';
 }
 

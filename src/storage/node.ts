@@ -12,6 +12,7 @@ import { createHttpServer, type HttpTimeouts } from './http';
 import { UsageWriter } from './usage';
 import { IoStatReporter } from './iostat';
 import { createSideChannel } from './sidechannel';
+import { sweepTempFiles } from './sweep';
 import type { StorageMetrics } from './metrics';
 
 export interface StorageNodeOptions {
@@ -84,9 +85,12 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
   });
 
   let closed = false;
+  const stopSweep = new AbortController();
+  let sweeping: Promise<void> = Promise.resolve();
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    stopSweep.abort();
     iostat.stop();
     const done = Promise.all([closeServer(httpServer), mgmt ? closeServer(mgmt) : Promise.resolve()]);
     httpServer.closeAllConnections();
@@ -94,6 +98,7 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     await done;
     await web.idle();
     await usage.stop();
+    await sweeping;
   };
 
   try {
@@ -102,6 +107,13 @@ export async function startStorageNode(opts: StorageNodeOptions): Promise<Storag
     const mgmtPort = mgmt ? await listen(mgmt, opts.mgmtPort ?? 7501, host) : null;
     sidechannel.port = mgmtPort;
     log.info({ docroot, host, httpPort, mgmtPort }, 'mogstored listening');
+    // After listening: the walk can take minutes on a big device (sweep.ts says why this is safe).
+    sweeping = sweepTempFiles(docroot, log, stopSweep.signal).then(
+      (r) => {
+        if (r.removed > 0 || r.kept > 0) log.info(r, 'start-up sweep: removed the temp files a crash left behind');
+      },
+      (err: unknown) => log.warn({ err }, 'temp file sweep failed; leftovers stay until the next start'),
+    );
     return { host, httpPort, mgmtPort, docroot, close };
   } catch (err) {
     await close();

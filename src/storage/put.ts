@@ -23,6 +23,17 @@ export function isTempName(name: string): boolean {
   return name.startsWith(TEMP_PREFIX);
 }
 
+/** `.mogstored-put-<pid>-<12 hex>-<seq>.put`: the writer's pid, or null for a name that is not ours. */
+export function parseTempName(name: string): { pid: number } | null {
+  const m = /^\.mogstored-put-(\d{1,10})-[0-9a-f]{12}-[0-9a-z]{1,12}\.put$/.exec(name);
+  return m ? { pid: Number(m[1]) } : null;
+}
+
+/** A temp file this process is (or was) writing. */
+export function isOwnTempName(name: string): boolean {
+  return name.startsWith(TEMP_STEM);
+}
+
 export interface PutOptions {
   /** fsync the file before the rename (durability over speed). */
   fsync: boolean;

@@ -13,7 +13,7 @@ import { adminCommand } from './admin';
 import type { TrackerContext } from './context';
 import type { DirectoryMaker } from './vivify';
 import type { TrackerMetrics } from './metrics';
-import { ABSURD_LINE_BYTES, RequestQueue } from '../common/lineconn';
+import { ABSURD_LINE_BYTES, IdleTimer, RequestQueue } from '../common/lineconn';
 
 /** Longest request line accepted; longer ones get an ERR and are skipped. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -100,12 +100,22 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
     }
   };
 
+  const idle = new IdleTimer(socket, env.ctx.config.idleTimeoutMs, () =>
+    env.ctx.log.debug({ clientIp, idleTimeoutMs: env.ctx.config.idleTimeoutMs }, 'closing an idle client connection'));
   // A client that floods or does not read is not read further (RequestQueue).
   const queue = new RequestQueue<Job>(socket, async (job) => {
-    if (job.kind === 'reply') write(job.text);
-    else write(await runLine(job.line));
+    idle.working();
+    try {
+      if (job.kind === 'reply') write(job.text);
+      else write(await runLine(job.line));
+    } finally {
+      idle.answered();
+    }
   });
-  const enqueue = (job: Job): void => queue.push(job);
+  const enqueue = (job: Job): void => {
+    idle.progress();
+    queue.push(job);
+  };
 
   socket.on('data', (chunk: Buffer) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);

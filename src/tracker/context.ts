@@ -22,6 +22,15 @@ export interface TrackerConfig {
   /** An open upload (tempfile row) older than this is reaped, seconds. */
   tempfileTimeoutSec: number;
   /**
+   * A client connection with no complete request and nothing being answered
+   * for this long is closed, ms (idle_timeout; 0 = never, the default: the
+   * stock Perl client fails the first request on a connection the tracker
+   * closed, so only where every client reconnects, as ours does).
+   */
+  idleTimeoutMs: number;
+  /** A device with less free space than this gets no new files nor replicas, MB (the original's min_free_space). */
+  minFreeMb: number;
+  /**
    * Serve our `mogfs_*` extension commands (and create_close's attribute
    * arguments). Off, the tracker answers as a stock MogileFS tracker does:
    * unknown_command, attributes ignored.
@@ -37,6 +46,8 @@ export const defaultTrackerConfig: TrackerConfig = {
   deleteJobs: 4,
   monitorIntervalMs: 2000,
   tempfileTimeoutSec: 3600,
+  idleTimeoutMs: 0,
+  minFreeMb: 100,
   extensions: true,
 };
 

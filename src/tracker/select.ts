@@ -7,9 +7,6 @@
 import type { Layout, ObservedDevice } from './context';
 import type { DeviceWithHost } from './commands/lookup';
 
-/** A device with less free space than this gets no new files (the original's min_free_space, MB). */
-export const MIN_FREE_MB = 100;
-
 /** How many of the emptiest devices create_open chooses among (the original: 20). */
 const FREESPACE_CANDIDATES = 20;
 
@@ -43,9 +40,14 @@ function freeSpace(dh: DeviceWithHost, o: ObservedDevice | undefined): { total: 
 /**
  * Devices that should get new files (Device->should_get_new_files): marked
  * alive on an alive host, seen writable by our monitor (a device the monitor
- * has not seen yet is given the benefit of the doubt), and not full.
+ * has not seen yet is given the benefit of the doubt), and with at least
+ * minFreeMb free (the tracker's min_free_space).
  */
-export function newFileCandidates(layout: Layout, observed: ReadonlyMap<number, ObservedDevice>): Array<[DeviceWithHost, number]> {
+export function newFileCandidates(
+  layout: Layout,
+  observed: ReadonlyMap<number, ObservedDevice>,
+  minFreeMb: number,
+): Array<[DeviceWithHost, number]> {
   const hosts = new Map(layout.hosts.map((h) => [h.hostid, h]));
   const out: Array<[DeviceWithHost, number]> = [];
   for (const device of layout.devices) {
@@ -58,7 +60,7 @@ export function newFileCandidates(layout: Layout, observed: ReadonlyMap<number, 
     let weight = 50; // unknown free space: an average candidate
     if (space) {
       const freeMb = space.total - space.used;
-      if (freeMb < MIN_FREE_MB) continue;
+      if (freeMb < minFreeMb) continue;
       weight = (100 * freeMb) / space.total;
     }
     out.push([dh, weight]);

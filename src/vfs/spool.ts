@@ -7,6 +7,7 @@
 import { mkdir, open, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { pidAlive } from '../common/daemon';
 import { fail } from './errors';
 
 /** Small files being written are kept in memory up to this much in all (content.ts). */
@@ -95,19 +96,10 @@ export async function sweepDeadSpools(tmp: string, warn: (dir: string) => void):
   const names = await readdir(tmp).catch(() => [] as string[]);
   for (const name of names) {
     const m = /^mogfs-spool-(\d+)$/.exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
     const dir = path.join(tmp, name);
     await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOTEMPTY') warn(dir);
     });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

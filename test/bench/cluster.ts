@@ -10,6 +10,8 @@ export async function startCluster(db: string, data: string, mountDir?: string):
   const trackerPort = await freePort('127.0.0.1');
   const storagePort = await freePortPair();
   const mount = mountDir ? ['--mount-dir', mountDir] : ['--no-mount'];
+  // The bridges' servers are not what these benches measure (bridge.ts starts its own): off, and off their fixed ports.
+  mount.push('--no-dav', '--no-gateway');
   const proc = spawn(process.execPath, [path.join(distRoot, 'src', 'cli', 'mogfs.js'), 'up', '--data', data,
     '--tracker-port', String(trackerPort), '--storage-port', String(storagePort), '--db', db, ...mount],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MOGFS_LOG_LEVEL: process.env.MOGFS_LOG_LEVEL ?? 'warn' } });

@@ -173,17 +173,20 @@ export async function startMultiCluster(opts: MultiClusterOptions): Promise<Mult
         if (n.node) return;
         n.node = await startStorageNode({ docroot: n.docroot, host: n.ip, httpPort: n.port, mgmtPort: 0, usageIntervalMs: 500, log });
       },
-      fidFile(devid, fid) {
-        const n = nodes.find((x) => x.devids.includes(devid));
-        if (!n) throw new Error(`no node has dev${devid}`);
-        return path.join(n.docroot, fidPathOnDevice(devid, fid));
-      },
+      fidFile: (devid, fid) => fidFileOn(nodes, devid, fid),
       stop,
     };
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/** Where fid's copy on devid lives on disk, among storage nodes with these docroots and devices. */
+export function fidFileOn(nodes: ReadonlyArray<{ docroot: string; devids: number[] }>, devid: number, fid: number): string {
+  const n = nodes.find((x) => x.devids.includes(devid));
+  if (!n) throw new Error(`no storage node has dev${devid}`);
+  return path.join(n.docroot, fidPathOnDevice(devid, fid));
 }
 
 /** Every regular file under the nodes' device directories (fid files and leftovers), relative to each docroot. */

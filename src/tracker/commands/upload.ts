@@ -33,7 +33,7 @@ export const create_open: Handler = async (env, args) => {
   }
 
   await env.waitForMonitor();
-  const dests = pickDestinations(newFileCandidates(layout, ctx.observed), multi ? 3 : 1);
+  const dests = pickDestinations(newFileCandidates(layout, ctx.observed, ctx.config.minFreeMb), multi ? 3 : 1);
   if (dests.length === 0) throw mogErr('no_devices');
 
   let fid: number;

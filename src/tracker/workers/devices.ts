@@ -75,6 +75,16 @@ export function writableNow(d: DeviceInfo): boolean {
   return shouldGetReplFiles(d) && d.observed?.writable === true && (d.weight === null || d.weight > 0);
 }
 
+/**
+ * Room for another file: at least minFreeMb free (the original's
+ * should_get_new_files), or usage not known yet. A device the monitor last
+ * saw nearly full is skipped before a copy to it fails with 507.
+ */
+export function hasRoom(d: DeviceInfo, minFreeMb: number): boolean {
+  if (!d.mbTotal || d.mbTotal <= 0 || d.mbUsed === null) return true;
+  return d.mbTotal - d.mbUsed >= minFreeMb;
+}
+
 /** A copy may be read from here (marked readable, host not down, not seen unreachable). */
 export function canReadFrom(d: DeviceInfo): boolean {
   const marked = d.status === 'alive' || d.status === 'readonly' || d.status === 'drain';

@@ -166,7 +166,12 @@ async function checkDevice(env: WorkerEnv, d: DeviceInfo, mkcolDone: Set<number>
   }
   if (!usage) return failed('usage file has no used/total figures');
   const mbTotal = Math.floor(usage.total / 1024);
-  const mbUsed = Math.floor(usage.used / 1024);
+  // Free space is what a writer can still use (`available`, whole MB, rounded down): rounding
+  // `used` down instead showed a tmpfs with 8 KiB left as 1 MB free, and on ext4 the root
+  // reserve (used + available < total) would look free though no upload can have it.
+  const mbUsed = usage.available === null
+    ? Math.floor(usage.used / 1024)
+    : Math.max(0, mbTotal - Math.floor(usage.available / 1024));
 
   // Marked readonly (or its host is): no test write, and never a target.
   const writeTest = d.status !== 'readonly' && d.hostStatus !== 'readonly' && d.status !== 'down' && d.hostStatus !== 'down';

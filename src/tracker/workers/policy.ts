@@ -5,7 +5,7 @@
  * "desperate" choice when no other host can take it.
  */
 import type { DeviceInfo, DeviceMap } from './devices';
-import { fractionFree, shouldGetReplFiles, shouldHaveFiles, writableNow } from './devices';
+import { fractionFree, hasRoom, shouldGetReplFiles, shouldHaveFiles, writableNow } from './devices';
 
 export type PolicyAnswer =
   | { kind: 'all_good' }
@@ -32,6 +32,8 @@ export interface PolicyInput {
   /** Destinations we failed to copy to in this pass. */
   failed: ReadonlySet<number>;
   min: number;
+  /** Devices with less free space take no copy, MB (min_free_space; default 0). */
+  minFreeMb?: number;
 }
 
 export function replicateTo(p: PolicyInput): PolicyAnswer {
@@ -56,7 +58,8 @@ export function replicateTo(p: PolicyInput): PolicyAnswer {
 
   // While hosts without a copy exist, hosts with one are only a last resort.
   const skipHost = uniqHostsOn < totalUniqHosts ? onHost : new Set<number>();
-  const candidates = [...all.values()].filter((d) => !onDev.has(d.devid) && !failed.has(d.devid) && writableNow(d));
+  const room = (d: DeviceInfo): boolean => hasRoom(d, p.minFreeMb ?? 0);
+  const candidates = [...all.values()].filter((d) => !onDev.has(d.devid) && !failed.has(d.devid) && writableNow(d) && room(d));
   if (candidates.length === 0) return { kind: 'no_answer' };
   const ordered = weightedOrder(candidates, deviceWeight);
   return {

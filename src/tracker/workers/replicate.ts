@@ -67,7 +67,7 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
   const failedSrc = new Set<number>();
   let answer: PolicyAnswer;
   for (;;) {
-    answer = replicateTo({ onDevs: onPolicy, all: devs, failed: failedDest, min });
+    answer = replicateTo({ onDevs: onPolicy, all: devs, failed: failedDest, min, minFreeMb: env.ctx.config.minFreeMb });
     if (answer.kind === 'too_good') {
       const shed = await shedExtraCopy(env, fid, file.length, onPolicy, min);
       if (!shed) break;
