@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
 import { listFids } from '../../src/client/files';
-import { cpuByProcess, machineBusyMs, startCluster, stopCluster, withBenchMariadb } from './cluster';
+import { cpuByProcess, machineBusyMs, pool, startCluster, stopCluster, withBenchMariadb } from './cluster';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
@@ -35,15 +35,6 @@ interface Row {
 }
 
 /** Runs `n` jobs with `CONCURRENCY` workers; returns seconds taken. */
-async function pool(n: number, job: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < n) await job(next++);
-  }));
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
 async function benchEngine(engine: string, db: string, dbPid?: number): Promise<Row[]> {
   const data = await mkdtemp(path.join(DATA_DIR, 'mogfs-bench-'));
   const { proc, tracker } = await startCluster(db, data);
@@ -73,24 +64,24 @@ async function benchEngine(engine: string, db: string, dbPid?: number): Promise<
     const body = Buffer.alloc(SIZE, 0x61);
     const key = (i: number) => `bench/${String(i).padStart(6, '0')}.jpg`;
     const storeStart = Date.now();
-    await measure('store (create_open + PUT + create_close)', FILES, () => pool(FILES, async (i) => { await client().storeBuffer(key(i), body); }));
+    await measure('store (create_open + PUT + create_close)', FILES, () => pool(FILES, CONCURRENCY, async (i) => { await client().storeBuffer(key(i), body); }));
     await measure('until every file has 2 replicas (from first store)', FILES, async () => {
       const replicated = await waitReplicated(clients[0], FILES, 2);
       return (replicated - storeStart) / 1000;
     });
     // As stock clients call it: the tracker verifies the first path's size.
-    await measure('get_paths', GET_PATHS, () => pool(GET_PATHS, async (i) => { await client().getPaths(key(i % FILES)); }));
-    await measure('fetch (get_paths + GET)', FILES, () => pool(FILES, async (i) => {
+    await measure('get_paths', GET_PATHS, () => pool(GET_PATHS, CONCURRENCY, async (i) => { await client().getPaths(key(i % FILES)); }));
+    await measure('fetch (get_paths + GET)', FILES, () => pool(FILES, CONCURRENCY, async (i) => {
       const b = await client().getBuffer(key(i));
       if (b.length !== SIZE) throw new Error(`short read of ${key(i)}: ${b.length}`);
     }));
     const listRounds = 20;
-    await measure(`list_keys (all ${FILES} keys, pages of 1000) x${listRounds}`, listRounds, () => pool(listRounds, async () => {
+    await measure(`list_keys (all ${FILES} keys, pages of 1000) x${listRounds}`, listRounds, () => pool(listRounds, CONCURRENCY, async () => {
       let n = 0;
       for await (const k of client().keys('bench/')) { if (k) n++; }
       if (n !== FILES) throw new Error(`listed ${n} keys, expected ${FILES}`);
     }));
-    await measure('delete', FILES, () => pool(FILES, async (i) => { await client().delete(key(i)); }));
+    await measure('delete', FILES, () => pool(FILES, CONCURRENCY, async (i) => { await client().delete(key(i)); }));
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await stopCluster(proc);

@@ -29,7 +29,7 @@ import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { freePort, freePortPair } from '../helpers/ports';
-import { cpuByProcess, machineBusyMs, timed } from './cluster';
+import { cpuByProcess, machineBusyMs, pool, timed, waitFor } from './cluster';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
@@ -93,15 +93,6 @@ function waitOutput(p: ChildProcess, re: RegExp, what: string, ms = 30_000): Pro
       reject(new Error(`${what} exited (${s ?? c}) before it was ready: ${out} ${err}`));
     });
   });
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const prof = (): string[] => (PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : []);
@@ -258,15 +249,6 @@ interface Row {
   perMib: boolean;
 }
 
-async function pool(n: number, job: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < n) await job(next++);
-  }));
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
 const base = Buffer.alloc(SIZE);
 for (let i = 0; i < SIZE; i += 4) base.writeUInt32LE(((Math.imul(i, 2654435761) ^ 0x5bd1e995) >>> 0), i);
 
@@ -297,7 +279,7 @@ async function mkcols(url: string, set: string): Promise<void> {
 }
 
 async function putSmall(url: string, set: string, n: number): Promise<number> {
-  return pool(n, async (i) => {
+  return pool(n, CONCURRENCY, async (i) => {
     const b = bodyOf(i);
     const s = await call(`${url}${relPath(set, i)}`, 'PUT', b, { 'content-length': String(b.length), 'content-type': 'image/jpeg' });
     if (s !== 201 && s !== 204) throw new Error(`PUT ${url}${relPath(set, i)}: ${s}`);
@@ -305,7 +287,7 @@ async function putSmall(url: string, set: string, n: number): Promise<number> {
 }
 
 async function getSmall(url: string, set: string, n: number, passes = 1): Promise<number> {
-  return pool(n * passes, async (j) => {
+  return pool(n * passes, CONCURRENCY, async (j) => {
     const i = j % n;
     const r = await request(`${url}${relPath(set, i)}`, { dispatcher });
     const b = Buffer.from(await r.body.arrayBuffer());

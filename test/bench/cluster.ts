@@ -107,3 +107,23 @@ export async function withBenchMariadb<T>(name: string, fn: (dsn: string, pid: n
     await mariadb.stop();
   }
 }
+
+/** Runs jobs 0..n-1 on `workers` concurrent workers (a job is told its worker's number); resolves to the seconds taken. */
+export async function pool(n: number, workers: number, job: (i: number, w: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: workers }, async (_v, w) => {
+    while (next < n) await job(next++, w);
+  }));
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** Polls `check` until it resolves true (a rejection counts as not yet); throws naming `what` after `ms`. */
+export async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

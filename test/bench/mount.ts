@@ -17,22 +17,13 @@ import { mkdir, mkdtemp, readdir, rm, writeFile, access } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { cpuByProcess, startCluster, stopCluster, timed } from './cluster';
+import { cpuByProcess, startCluster, stopCluster, timed, waitFor } from './cluster';
 import { makeTree } from './import';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const SIZE = 32 * 1024;
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 1024);
 const LS_KEYS = Number(process.env.BENCH_LS_KEYS ?? 1_000_000);
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Drops the page cache so reads come from where the data lives (root only; skipped otherwise). */
 async function dropCaches(): Promise<boolean> {

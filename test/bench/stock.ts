@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
 import { listFids } from '../../src/client/files';
-import { cpuByProcess, machineBusyMs, startCluster, stopCluster, withBenchMariadb } from './cluster';
+import { cpuByProcess, machineBusyMs, pool, startCluster, stopCluster, withBenchMariadb } from './cluster';
 import { StockClient } from './stockclient';
 
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
@@ -35,15 +35,6 @@ interface Row {
   /** CPU ms per operation by server process. */
   cpu: Record<string, number>;
   other: number;
-}
-
-async function pool(n: number, job: (w: number, i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: WORKERS }, async (_v, w) => {
-    while (next < n) await job(w, next++);
-  }));
-  return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
 async function waitReplicated(c: MogileFS, n: number): Promise<void> {
@@ -109,19 +100,19 @@ async function benchConfig(config: string, db: string, dataRoot: string, dbPid?:
     const body = Buffer.alloc(SIZE, 0x61);
     const key = (i: number): string => `stock/${String(i).padStart(6, '0')}.jpg`;
     // Warm-up (connections, caches), not measured.
-    await pool(200, (w, i) => clients[w].storeContent(`warm/${i}`, undefined, body));
+    await pool(200, WORKERS, (i, w) => clients[w].storeContent(`warm/${i}`, undefined, body));
     await waitReplicated(ours, 200);
     await measure('store + replication to 2 copies', FILES, async () => {
-      const s = await pool(FILES, (w, i) => clients[w].storeContent(key(i), undefined, body));
+      const s = await pool(FILES, WORKERS, (i, w) => clients[w].storeContent(key(i), undefined, body));
       await waitReplicated(ours, FILES + 200);
       // The rate is the store's; the CPU includes the replication that followed.
       return s;
     });
-    await measure('get_paths (noverify=0)', GET_PATHS, () => pool(GET_PATHS, async (w, i) => {
+    await measure('get_paths (noverify=0)', GET_PATHS, () => pool(GET_PATHS, WORKERS, async (i, w) => {
       const p = await clients[w].getPaths(key(i % FILES));
       if (p.length === 0) throw new Error(`no paths for ${key(i % FILES)}`);
     }));
-    await measure('delete', FILES, () => pool(FILES, (w, i) => clients[w].delete(key(i))));
+    await measure('delete', FILES, () => pool(FILES, WORKERS, (i, w) => clients[w].delete(key(i))));
     // The tracker answers a delete at once and removes the replicas in the background: what that costs after the phase.
     await measure('delete: the rest of the replicas\' removal', FILES, async () => {
       const t0 = process.hrtime.bigint();
