@@ -19,11 +19,6 @@ export class VfsReadStream extends Readable {
     this.pos = start;
   }
 
-  /** Bytes [start, end) of the file at `path` (end may be Infinity: to the end). */
-  static async open(vfs: Vfs, path: string, start: number, end: number): Promise<VfsReadStream> {
-    return VfsReadStream.over(vfs, await vfs.open(path, 0), start, end);
-  }
-
   /** Bytes [start, end) of an open read handle, which the stream releases when it ends. */
   static over(vfs: Vfs, fh: number, start: number, end: number): VfsReadStream {
     return new VfsReadStream(vfs, fh, start, end);
@@ -103,10 +98,5 @@ export class VfsWriteStream extends Writable {
     if (this.finished) return cb(err);
     this.finished = true;
     this.vfs.discard(this.fh).then(() => cb(err), () => cb(err));
-  }
-
-  /** Bytes written so far. */
-  get written(): number {
-    return this.pos;
   }
 }

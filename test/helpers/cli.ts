@@ -80,3 +80,36 @@ export async function deadPort(): Promise<number> {
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
 }
+
+/** SIGTERM (as Ctrl-C would), SIGKILL after `graceMs`; resolves once the process has exited. */
+export async function terminateChild(proc: ChildProcess, graceMs = 20_000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(t);
+}
+
+/**
+ * Resolves to the first match of `line` in what `proc` prints on stdout
+ * (`out()` accumulates it); rejects when it exits first or after 30 s.
+ */
+export function waitForStdout(proc: ChildProcess, line: RegExp, what: string, stderr: () => string): Promise<{ match: RegExpExecArray; out: () => string }> {
+  let stdout = '';
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not come up in 30 s; stderr: ${stderr()}`)), 30_000);
+    proc.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      const m = line.exec(stdout);
+      if (m) {
+        clearTimeout(t);
+        resolve({ match: m, out: () => stdout });
+      }
+    });
+    proc.once('exit', (code, sig) => {
+      clearTimeout(t);
+      reject(new Error(`${what} exited (${sig ?? code}) before it was ready; stderr: ${stderr()}`));
+    });
+  });
+}

@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { cliEnv, MOGFS } from './cli';
+import { cliEnv, MOGFS, terminateChild, waitForStdout } from './cli';
 
 export interface Dav {
   /** Base URL, ending in '/'. */
@@ -41,7 +41,6 @@ export async function dav(trackers: string[], opts: DavOptions = {}): Promise<Da
   args.push(...(opts.args ?? []));
   const proc = spawn(process.execPath, [MOGFS, ...args], { env: await cliEnv({ MOGFS_LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  let stdout = '';
   proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   let stopping: Promise<void> | null = null;
   const d: Dav = {
@@ -50,35 +49,14 @@ export async function dav(trackers: string[], opts: DavOptions = {}): Promise<Da
     proc,
     log: () => stderr,
     stop: () => {
-      stopping ??= (async () => {
-        live.delete(d);
-        if (proc.exitCode !== null || proc.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-        await exited;
-        clearTimeout(t);
-      })();
+      live.delete(d);
+      stopping ??= terminateChild(proc);
       return stopping;
     },
   };
   live.add(d);
   try {
-    d.url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`mogfs dav did not come up in 30 s; stderr: ${stderr}`)), 30_000);
-      proc.stdout?.on('data', (b: Buffer) => {
-        stdout += b.toString();
-        const m = / at (https?:\/\/\S+\/)\n/.exec(stdout);
-        if (m) {
-          clearTimeout(t);
-          resolve(m[1]);
-        }
-      });
-      proc.once('exit', (code, sig) => {
-        clearTimeout(t);
-        reject(new Error(`mogfs dav exited (${sig ?? code}) before serving; stderr: ${stderr}`));
-      });
-    });
+    d.url = (await waitForStdout(proc, / at (https?:\/\/\S+\/)\n/, 'mogfs dav', () => stderr)).match[1];
   } catch (e) {
     await d.stop();
     throw e;

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MogError } from '../../src/client';
 import { fuseProblem } from '../../src/fuse';
-import { cliEnv, MOGFS } from './cli';
+import { cliEnv, MOGFS, terminateChild, waitForStdout } from './cli';
 import { inCI } from './engines';
 
 /** Why mount tests cannot run here (null when they can); with CI=true an unusable FUSE is a failure, not a skip. */
@@ -63,24 +63,18 @@ export async function mount(trackers: string[], opts: MountOptions = {}): Promis
   args.push(...(opts.args ?? []), dir);
   const proc = spawn(process.execPath, [MOGFS, ...args], { env: await cliEnv({ MOGFS_LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  let stdout = '';
+  let output = (): string => '';
   proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   let stopping: Promise<void> | null = null;
   const m: Mount = {
     dir,
     proc,
     log: () => stderr,
-    output: () => stdout,
+    output: () => output(),
     stop: () => {
       stopping ??= (async () => {
         live.delete(m);
-        if (proc.exitCode === null && proc.signalCode === null) {
-          const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-          proc.kill('SIGTERM');
-          const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-          await exited;
-          clearTimeout(t);
-        }
+        await terminateChild(proc);
         // A killed mount process leaves a dead mount behind: clear it.
         await run('fusermount', ['-u', '-z', dir]).catch(() => undefined);
         if (!opts.dir) await fs.rmdir(dir).catch(() => undefined);
@@ -90,20 +84,7 @@ export async function mount(trackers: string[], opts: MountOptions = {}): Promis
   };
   live.add(m);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`mount did not come up in 30 s; stderr: ${stderr}`)), 30_000);
-      proc.stdout?.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        if (stdout.includes('mogfs mounted')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-      proc.once('exit', (code, sig) => {
-        clearTimeout(t);
-        reject(new Error(`mogfs mount exited (${sig ?? code}) before mounting; stderr: ${stderr}`));
-      });
-    });
+    output = (await waitForStdout(proc, /mogfs mounted/, 'mogfs mount', () => stderr)).out;
   } catch (e) {
     await m.stop();
     throw e;
