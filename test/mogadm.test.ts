@@ -172,6 +172,8 @@ forEachEngine((engine) => describe('mogadm against a cluster', () => {
     for (const args of [['fsck', 'start'], ['fsck', 'status'], ['fsck', 'printlog'], ['fsck', 'reset', '--policy-only'], ['rebalance', 'start'], ['rebalance', 'status']]) {
       const r = await run(...args);
       if (r.code === 0) continue; // the tracker runs this job now
+      // The original's own answers: fsck and rebalance refuse to run together; no policy or state yet.
+      if (/^(fsck_running|rebal_running|no_rebal_state|no_rebal_policy) /.test(r.stderr)) continue;
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`^mogadm ${args[0]} ${args[1]}: not implemented yet by this tracker \\(`), r.stderr);
     }

@@ -7,4 +7,10 @@ export { OUR_MAX_KEY_LENGTH, checkKeyLength, checkPrefixRename, compareKeys, nex
 export type { DirEntry } from './listdir';
 export * from './attrs';
 export { DavLockTable } from './davlocks';
+export { MOVE_FLAG } from './rebalance';
+export type { FidLength, MoveStore } from './rebalance';
 export type { DavLockRow } from './davlocks';
+export { FSCK_KEYS, FSCK_QUEUE } from './fsck';
+export type { FsckInjectResult, FsckJob, FsckLogRow, FsckStore, NewFsckEvent } from './fsck';
+export { slavesOk, isDbUnavailable } from './replicas';
+export type { SlaveReads } from './replicas';

@@ -12,6 +12,9 @@ import type { DirEntry } from './listdir';
 import type { FileAttrs, FileWithAttrs } from './attrs';
 
 import type { DavLockTable } from './davlocks';
+import type { SlaveReads } from './replicas';
+import type { FsckStore } from './fsck';
+import type { MoveStore } from './rebalance';
 
 export interface MetadataStore {
   readonly engine: 'sqlite' | 'mysql';
@@ -201,4 +204,14 @@ export interface MetadataStore {
 
   /** mogfs_dav_lock: the WebDAV locks every bridge process of the cluster honours. */
   readonly davLocks: DavLockTable;
+
+  /** fsck's log, queue and position in server_settings (fsck.ts). */
+  readonly fsck: FsckStore;
+
+  /** Drain and rebalance: device fid chunks, move jobs, the injector's exclusive section (rebalance.ts). */
+  readonly moves: MoveStore;
+
+  // --- read replicas (replicas.ts): call slavesOk(store), not this ---
+  /** MySQL: read-only queries that may go to a replica (the original's slaves_ok); absent: the store answers. */
+  readonly slavesOk?: SlaveReads;
 }

@@ -4,6 +4,7 @@
  * order) and writes `OK ...` / `ERR code text` replies. Nothing a client
  * sends can end the connection except an absurdly long line.
  */
+import { isDbUnavailable } from '../store/replicas';
 import type { Socket } from 'node:net';
 import { durlBytes, encodeArgs, eurl, isMogError, NEEDS_DECODING } from '../protocol';
 import type { Args } from '../protocol';
@@ -91,6 +92,13 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
       const tail = callid !== undefined ? ' ' + eurl(callid) : '';
       outcome = isMogError(err) ? err.code : 'internal_error';
       if (isMogError(err)) return `ERR ${err.code} ${eurl(replyText(err))}${tail}\r\n`;
+      if (isDbUnavailable(err)) {
+        // The database is down or restarting: say so; the pool reconnects on a later request.
+        outcome = 'db';
+        dbDownLog(env.ctx.log, err);
+        const msg = `Database error: cannot reach the database (${(err as Error).message}); try again shortly`;
+        return `ERR db ${eurl(msg.slice(0, 300))}${tail}\r\n`;
+      }
       env.ctx.log.error({ err, line: line.slice(0, 500) }, 'command failed');
       const msg = err instanceof Error ? err.message : String(err);
       return `ERR internal_error ${eurl(`internal error: ${msg.slice(0, 300)}; the tracker log has details`)}${tail}\r\n`;
@@ -156,4 +164,12 @@ export function handleConnection(socket: Socket, env: ConnectionEnv): void {
 
 function tooLong(): string {
   return `ERR line_too_long ${eurl(`request line longer than ${MAX_LINE_BYTES} bytes; send shorter arguments`)}\r\n`;
+}
+
+/** An unreachable database is logged at most once a second, not once per request. */
+let dbDownLoggedAt = 0;
+function dbDownLog(log: { warn(o: object, m: string): void }, err: unknown): void {
+  if (Date.now() - dbDownLoggedAt < 1000) return;
+  dbDownLoggedAt = Date.now();
+  log.warn({ err }, 'database unreachable: answering ERR db until it is back');
 }

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { sideChannelSize } from './sidechannel';
+import { sideChannelMd5, sideChannelSize } from './sidechannel';
 
 export type SizeResult = { ok: true; size: number } | { ok: false; missing: boolean; error: string };
 
@@ -108,4 +108,31 @@ export async function md5Of(url: string, timeoutMs: number): Promise<{ digest: B
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** Time allowed to read a file through for its MD5: the node timeout, at least 30 s, plus a second per 20 MB. */
+export function md5TimeoutMs(nodeTimeoutMs: number, size: number): number {
+  return Math.max(nodeTimeoutMs, 30_000) + Math.ceil(size / 20_000);
+}
+
+export type Md5Result = { digest: Buffer } | { missing: true; error: string } | { error: string };
+
+/**
+ * MD5 of the file at `url`: computed by the storage node over its side
+ * channel when it has one (the bytes stay on the node, as the original's
+ * HTTPFile->digest asks mogstored first), else, or when that can't answer,
+ * by reading it over HTTP.
+ */
+export async function fileMd5(url: string, timeoutMs: number, sidechannelPort?: number): Promise<Md5Result> {
+  if (sidechannelPort) {
+    const m = /^http:\/\/([^/:]+)(?::\d+)?(\/\S*)$/.exec(url);
+    if (m) {
+      const r = await sideChannelMd5(m[1], sidechannelPort, m[2], timeoutMs);
+      if (r === -1) return { missing: true, error: 'missing (side channel says md5=-1)' };
+      if (r !== null) return { digest: r };
+    }
+  }
+  const r = await md5Of(url, timeoutMs);
+  if ('error' in r && /^HTTP 404\b/.test(r.error)) return { missing: true, error: r.error };
+  return r;
 }

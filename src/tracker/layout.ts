@@ -10,7 +10,7 @@ import type { MetadataStore } from '../store';
 import type { Layout, ObservedDevice, TrackerConfig, TrackerContext } from './context';
 import { defaultTrackerConfig } from './context';
 
-export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper';
+export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance';
 export type WakeFn = (worker: WorkerName) => void;
 
 /** How long a loaded layout is trusted, ms. */

@@ -1,7 +1,8 @@
 /**
- * The tracker's side of mogstored's side channel, for size checks: one
- * persistent connection per storage node, `size <uri>` lines pipelined on it
- * and answered in order (`<uri> <bytes>`, or `<uri> -1` when missing). This
+ * The tracker's side of mogstored's side channel, for size and MD5 checks:
+ * one persistent connection per storage node, `size <uri>` lines pipelined
+ * on it and answered in order (`<uri> <bytes>`, or `<uri> -1` when missing),
+ * and a second one for `md5 <uri>` (`<uri> md5=<hex>`, or `md5=-1`). This
  * is what the original's HTTPFile->size asks first; it costs the node one
  * stat and us one line, where an HTTP check costs a request and a read.
  * Any trouble (no connection, timeout, an answer we can't parse) gives null,
@@ -17,9 +18,18 @@ const MAX_LINE = 16 * 1024;
 
 interface Pending {
   uri: string;
-  resolve(size: number | null): void;
+  /** The answer's value part (after the uri) as the caller wants it; undefined when it does not parse. */
+  parse(value: string): number | Buffer | undefined;
+  resolve(v: number | Buffer | null): void;
   timer: NodeJS.Timeout;
 }
+
+const parseSize = (v: string): number | undefined => (/^-?\d+$/.test(v) ? (Number(v) < 0 ? -1 : Number(v)) : undefined);
+const parseMd5 = (v: string): number | Buffer | undefined => {
+  if (v === 'md5=-1') return -1;
+  const m = /^md5=([0-9a-fA-F]{32})$/.exec(v);
+  return m ? Buffer.from(m[1], 'hex') : undefined;
+};
 
 class SideChannelConnection {
   private readonly socket: net.Socket;
@@ -37,12 +47,12 @@ class SideChannelConnection {
     this.socket.on('close', () => this.fail());
   }
 
-  size(uri: string, timeoutMs: number): Promise<number | null> {
+  ask(cmd: 'size' | 'md5', uri: string, timeoutMs: number): Promise<number | Buffer | null> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.fail(), timeoutMs);
-      this.pending.push({ uri, resolve, timer });
+      this.pending.push({ uri, parse: cmd === 'size' ? parseSize : parseMd5, resolve, timer });
       if (this.pending.length === 1) this.socket.ref();
-      this.socket.write(`size ${uri}\r\n`);
+      this.socket.write(`${cmd} ${uri}\r\n`);
     });
   }
 
@@ -55,13 +65,14 @@ class SideChannelConnection {
       const p = this.pending.shift();
       if (!p) return this.fail();
       clearTimeout(p.timer);
-      const m = /^(\S+)\s+(-?\d+)\s*$/.exec(line);
+      const m = /^(\S+)\s+(\S+)\s*$/.exec(line);
+      const value = m && m[1] === p.uri ? p.parse(m[2]) : undefined;
       // An answer for another uri means we are out of step: trust nothing more on this connection.
-      if (!m || m[1] !== p.uri) {
+      if (value === undefined) {
         p.resolve(null);
         return this.fail();
       }
-      p.resolve(Number(m[2]) < 0 ? -1 : Number(m[2]));
+      p.resolve(value);
       if (this.pending.length === 0) this.socket.unref();
     }
     if (this.buf.length > MAX_LINE) this.fail();
@@ -86,21 +97,39 @@ const downUntil = new Map<string, number>();
  * Size in bytes of `uri` (`/dev<N>/...`) on the node at host:port, -1 when
  * the node says it is missing, null when the side channel could not answer.
  */
-export function sideChannelSize(host: string, port: number, uri: string, timeoutMs: number): Promise<number | null> {
-  const key = `${host}:${port}`;
-  const down = downUntil.get(key);
+export async function sideChannelSize(host: string, port: number, uri: string, timeoutMs: number): Promise<number | null> {
+  const v = await ask('size', host, port, uri, timeoutMs);
+  return typeof v === 'number' ? v : null;
+}
+
+/**
+ * MD5 of `uri` computed by the node itself (`md5 <uri>`, read where it lies,
+ * so the bytes do not cross the network), -1 when the node says it is
+ * missing, null when the side channel could not answer. Asked on a
+ * connection of its own, so a long read does not hold up size checks
+ * queued behind it.
+ */
+export async function sideChannelMd5(host: string, port: number, uri: string, timeoutMs: number): Promise<Buffer | -1 | null> {
+  const v = await ask('md5', host, port, uri, timeoutMs);
+  return v === -1 || Buffer.isBuffer(v) ? v : null;
+}
+
+function ask(cmd: 'size' | 'md5', host: string, port: number, uri: string, timeoutMs: number): Promise<number | Buffer | null> {
+  const node = `${host}:${port}`;
+  const key = cmd === 'md5' ? `${node}#md5` : node;
+  const down = downUntil.get(node);
   if (down !== undefined) {
     if (Date.now() < down) return Promise.resolve(null);
-    downUntil.delete(key);
+    downUntil.delete(node);
   }
   let conn = connections.get(key);
   if (!conn || conn.closed) {
     const c: SideChannelConnection = new SideChannelConnection(host, port, () => {
       if (connections.get(key) === c) connections.delete(key);
-      downUntil.set(key, Date.now() + RETRY_AFTER_MS);
+      downUntil.set(node, Date.now() + RETRY_AFTER_MS);
     });
     connections.set(key, c);
     conn = c;
   }
-  return conn.size(uri, timeoutMs);
+  return conn.ask(cmd, uri, timeoutMs);
 }

@@ -23,7 +23,13 @@ export interface MariadbHandle {
   datadir: string;
   /** The server's Unix socket (reachable from any network namespace). */
   socket: string;
+  /** TCP port on bindAddress. */
+  port: number;
   stop(): Promise<void>;
+  /** Stops the server (SIGTERM, or SIGKILL with `hard`) but keeps its datadir, for startAgain() (fault tests). */
+  stopServer(opts?: { hard?: boolean }): Promise<void>;
+  /** Starts the server again on the same datadir, port and socket after stopServer(); `pid` is updated. */
+  startAgain(): Promise<void>;
 }
 
 const SERVER_BINS = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld', '/usr/bin/mariadbd', '/usr/bin/mysqld'];
@@ -86,6 +92,12 @@ export interface MariadbOptions {
   /** Run the server inside this network namespace (test/helpers/netns.ts), listening on `bindAddress`. */
   netns?: string;
   bindAddress?: string;
+  /** Keep a binary log (`--log-bin`, binlog format ROW) so a replica can follow this server. */
+  logBin?: boolean;
+  /** `--server-id` (replication needs distinct ones; default 1). */
+  serverId?: number;
+  /** More server flags. */
+  extraArgs?: string[];
 }
 
 export async function startMariadb(opts: MariadbOptions = {}): Promise<MariadbHandle> {
@@ -100,43 +112,63 @@ export async function startMariadb(opts: MariadbOptions = {}): Promise<MariadbHa
   ], path.join(datadir, 'install.log'));
 
   const port = await freePort();
-  const out = openSync(path.join(datadir, 'stdout.log'), 'a');
   const bind = opts.bindAddress ?? '127.0.0.1';
   const socket = path.join(datadir, 'mysqld.sock');
-  // `ip netns exec` execs the server in place: the child's pid is the server's.
-  const [cmd, pre] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, server]] : [server, []];
-  const child = spawn(cmd, [...pre,
-    '--no-defaults', `--datadir=${data}`, `--socket=${socket}`,
-    `--pid-file=${path.join(datadir, 'mysqld.pid')}`, `--port=${port}`, `--bind-address=${bind}`,
-    '--user=root', '--skip-name-resolve', '--skip-log-bin', `--log-error=${log}`,
-    // Test data is disposable: trade durability for speed and a small footprint.
-    '--innodb-buffer-pool-size=64M', '--innodb-flush-log-at-trx-commit=2', '--innodb-doublewrite=0',
-    '--max-connections=500',
-  ], { stdio: ['ignore', out, out], detached: !!opts.detached });
-  closeSync(out);
-  if (opts.detached) child.unref();
-  const pid = child.pid as number;
-  let exited = false;
-  child.once('exit', () => { exited = true; });
-
   const url = `mysql://root@${bind}:${port}/`;
-  try {
-    await waitUntil(`MariaDB on port ${port} (log: ${log})`, 60_000, async () => {
-      if (exited) throw new Error(`mariadbd exited during startup; see ${log}`);
-      try {
-        // The socket file is reachable from any namespace; the port only from the server's.
-        const c = await mysql.createConnection(opts.netns ? { socketPath: socket, user: 'root' } : { host: '127.0.0.1', port, user: 'root' });
-        await c.end();
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  } catch (e) {
-    await stopMariadb(datadir, pid);
-    throw e;
-  }
-  return { url, pid, datadir, socket, stop: () => stopMariadb(datadir, pid) };
+  const launch = async (): Promise<number> => {
+    const out = openSync(path.join(datadir, 'stdout.log'), 'a');
+    // `ip netns exec` execs the server in place: the child's pid is the server's.
+    const [cmd, pre] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, server]] : [server, []];
+    const child = spawn(cmd, [...pre,
+      '--no-defaults', `--datadir=${data}`, `--socket=${socket}`,
+      `--pid-file=${path.join(datadir, 'mysqld.pid')}`, `--port=${port}`, `--bind-address=${bind}`,
+      '--user=root', '--skip-name-resolve', `--log-error=${log}`,
+      ...(opts.logBin ? [`--log-bin=${path.join(data, 'binlog')}`, '--binlog-format=ROW'] : ['--skip-log-bin']),
+      `--server-id=${opts.serverId ?? 1}`,
+      // Test data is disposable: trade durability for speed and a small footprint.
+      '--innodb-buffer-pool-size=64M', '--innodb-flush-log-at-trx-commit=2', '--innodb-doublewrite=0',
+      '--max-connections=500',
+      ...(opts.extraArgs ?? []),
+    ], { stdio: ['ignore', out, out], detached: !!opts.detached });
+    closeSync(out);
+    if (opts.detached) child.unref();
+    const childPid = child.pid as number;
+    let exited = false;
+    child.once('exit', () => { exited = true; });
+    try {
+      await waitUntil(`MariaDB on port ${port} (log: ${log})`, 60_000, async () => {
+        if (exited) throw new Error(`mariadbd exited during startup; see ${log}`);
+        try {
+          // The socket file is reachable from any namespace; the port only from the server's.
+          const c = await mysql.createConnection(opts.netns ? { socketPath: socket, user: 'root' } : { host: '127.0.0.1', port, user: 'root' });
+          await c.end();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    } catch (e) {
+      await stopMariadb(datadir, childPid);
+      throw e;
+    }
+    return childPid;
+  };
+  let pid = await launch();
+  const handle: MariadbHandle = {
+    url, pid, datadir, socket, port,
+    stop: () => stopMariadb(datadir, pid),
+    async stopServer(o = {}) {
+      if (!alive(pid)) return;
+      process.kill(pid, o.hard ? 'SIGKILL' : 'SIGTERM');
+      await waitUntil(`mariadbd ${pid} to exit`, 30_000, async () => !alive(pid));
+    },
+    async startAgain() {
+      if (alive(pid)) throw new Error(`mariadbd ${pid} is still running`);
+      pid = await launch();
+      handle.pid = pid;
+    },
+  };
+  return handle;
 }
 
 /** Stops the server whose datadir this is (pid from its pid file unless given) and removes the datadir. */

@@ -12,6 +12,7 @@ import { fsckCommand } from './fsck';
 import { hostCommand } from './host';
 import { rebalanceCommand } from './rebalance';
 import { settingsCommand } from './settings';
+import { slaveCommand } from './slave';
 import { stats } from './stats';
 import { topHelp, usageText } from './spec';
 import type { OptSpec, OptValue, TopSpec, VerbInput } from './spec';
@@ -25,6 +26,7 @@ export const TOP_COMMANDS: TopSpec[] = [
   deviceCommand,
   domainCommand,
   classCommand,
+  slaveCommand,
   fsckCommand,
   rebalanceCommand,
   settingsCommand,

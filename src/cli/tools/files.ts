@@ -19,6 +19,8 @@ interface UploadFlags extends ClientFlags {
   file?: string;
   class?: string;
   verbose?: boolean;
+  checksum?: boolean;
+  checksumVerify?: boolean;
 }
 
 async function upload(fileArg: string | undefined, keyPos: string | undefined, o: UploadFlags): Promise<void> {
@@ -30,17 +32,20 @@ async function upload(fileArg: string | undefined, keyPos: string | undefined, o
   const key = keyArg(keyPos, o.key);
   await withClient(o, async (mogc, cfg) => {
     const cls = o.class ?? cfg.class;
+    // MD5 computed while the bytes stream, sent to create_close; the tracker checks it against the stored copy when asked.
+    const sums = { checksum: o.checksum === true || o.checksumVerify === true, checksumVerify: o.checksumVerify === true };
+    const said = (r: { checksum?: string }): string => (r.checksum ? `, ${r.checksum}` : '');
     if (file === '-') {
-      const r = await mogc.storeStream(key, process.stdin, { class: cls });
-      if (o.verbose) process.stdout.write(`stored ${key}: fid ${r.fid}, ${r.size} bytes\n`);
+      const r = await mogc.storeStream(key, process.stdin, { class: cls, ...sums });
+      if (o.verbose) process.stdout.write(`stored ${key}: fid ${r.fid}, ${r.size} bytes${said(r)}\n`);
       return;
     }
     const st = await lstat(file, { bigint: true });
     if (!st.isFile()) throw new UsageError(`${file} is not a regular file`);
-    const r = await mogc.storeFile(key, file, { class: cls });
+    const r = await mogc.storeFile(key, file, { class: cls, ...sums });
     // Keep the file's time and mode, as the import and the mounted folder do; a stock tracker keeps none.
     await setAttrs(mogc, key, attrsFromStats(st), { fid: r.fid });
-    if (o.verbose) process.stdout.write(`stored ${key}: fid ${r.fid}, ${r.size} bytes\n`);
+    if (o.verbose) process.stdout.write(`stored ${key}: fid ${r.fid}, ${r.size} bytes${said(r)}\n`);
   });
 }
 
@@ -108,6 +113,8 @@ export function registerFileTools(program: Command): void {
       .option('--file <file>', 'local file (MogileFS-Utils style)')
       .option('--key <key>', 'key (MogileFS-Utils style)')
       .option('--class <class>', "class (default: the domain's default class)")
+      .option('--checksum', 'send the MD5 of the bytes (computed while uploading) as checksum=MD5:<hex>; kept by classes with hashtype MD5')
+      .option('--checksum-verify', 'also have the tracker check the stored copy against that MD5 before accepting it (implies --checksum)')
       .option('-v, --verbose', 'print the fid and size stored'),
   ).action(action('upload', upload));
 

@@ -66,6 +66,8 @@ export class MysqlDb implements Q {
       connectionLimit: Number(u.searchParams.get('connectionLimit') ?? 10),
       waitForConnections: true,
       enableKeepAlive: true,
+      // How long opening a connection may take, ms (mysql2's default 10 s); replicas use less (replicas.ts).
+      connectTimeout: Number(u.searchParams.get('connectTimeout') ?? 10_000),
       // No stack captured on every query: it cost more CPU than the query itself.
       // Errors still carry the SQL error code and message.
       trace: false,
@@ -73,7 +75,11 @@ export class MysqlDb implements Q {
     // READ COMMITTED: no gap locks, so concurrent create_close inserts and
     // job claims from several trackers don't deadlock on index ranges.
     this.pool.on('connection', (conn) => {
-      conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      // The event passes mysql2's callback connection (not the promise one its
+      // types say). With a callback: a connection lost right here (the server
+      // going away) must not emit an unhandled 'error' and end the tracker.
+      const core = conn as unknown as { query(sql: string, cb: (err: Error | null) => void): unknown; destroy(): void };
+      core.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) => { if (err) core.destroy(); });
     });
     this.q = retrying(makeQ(this.pool));
   }

@@ -20,8 +20,13 @@ import { MysqlLayout } from './layout';
 import { MysqlQueues, supportsSkipLocked } from './queues';
 import { MysqlReplicateQueue } from './replicate';
 import { DavLockTable } from '../davlocks';
+import type { MoveStore } from '../rebalance';
+import { MysqlMoves } from './rebalance';
 import { deleteJobState, finishDeletedFile } from './delete';
 import { createSchema } from './schema';
+import type { SlaveReads } from '../replicas';
+import { MysqlReplicas } from './replicas';
+import { MysqlFsck } from './fsck';
 
 export class MysqlStore implements MetadataStore {
   readonly engine = 'mysql' as const;
@@ -36,11 +41,16 @@ export class MysqlStore implements MetadataStore {
 
   /** Our WebDAV lock table; taking a lock holds a server-wide named lock, so trackers take them one at a time. */
   readonly davLocks: DavLockTable;
+  readonly fsck: MysqlFsck;
+  /** Drain and rebalance (../rebalance.ts). */
+  readonly moves: MoveStore;
 
   /** `mysql://user:pass@host:port/dbname` (the database must exist). */
   constructor(dsnUrl: string) {
     this.db = new MysqlDb(dsnUrl);
     this.layout = new MysqlLayout(this.db);
+    this.fsck = new MysqlFsck(this.db);
+    this.moves = new MysqlMoves(this.db);
     const db = this.db;
     this.davLocks = new DavLockTable({
       all: (sql, ...p) => db.all(sql, ...p),
@@ -57,9 +67,34 @@ export class MysqlStore implements MetadataStore {
     this.queuesImpl = new MysqlQueues(this.db, supportsSkipLocked(version));
     this.replqImpl = new MysqlReplicateQueue(this.db, supportsSkipLocked(version));
     this.attrsImpl = new MysqlAttrs(this.db, new KeySql(keys.file));
+    this.initReplicas(keys);
   }
 
+  // --- read replicas (replicas.ts): the original's slaves_ok ---
+  /** Read replicas from the slave_* settings; null before init(). */
+  replicas: MysqlReplicas | null = null;
+  get slavesOk(): SlaveReads | undefined { return this.replicas?.reads; }
+  private initReplicas(keys: Awaited<ReturnType<typeof createSchema>>): void {
+    const maxKey = this.maxKeyLength;
+    // The same read queries on another server's pool.
+    this.replicas = new MysqlReplicas(this.db, this, (db) => {
+      const files = new MysqlFiles(db, new KeySql(keys.file), new KeySql(keys.tempfile), maxKey);
+      const attrs = new MysqlAttrs(db, new KeySql(keys.file));
+      return {
+        getFileByKey: (dmid, dkey) => files.getFileByKey(dmid, dkey),
+        getFileWithDevids: (dmid, dkey) => files.getFileWithDevids(dmid, dkey),
+        fileDevids: (fid) => files.fileDevids(fid),
+        listKeys: (dmid, prefix, after, limit) => files.listKeys(dmid, prefix, after, limit),
+        listDirectory: (dmid, prefix, delimiter, after, limit) =>
+          listDirectory((from, incl, _end, n) => files.scanKeys(dmid, from, incl, prefix, n), prefix, delimiter, after, limit),
+        getFilesWithAttrs: (dmid, ks) => attrs.filesWithAttrs(dmid, ks),
+      };
+    });
+  }
+  // --- end of read replicas ---
+
   async close(): Promise<void> {
+    await this.replicas?.close();
     await this.db.close();
   }
 
@@ -101,7 +136,10 @@ export class MysqlStore implements MetadataStore {
   updateDevice(devid: number, patch: DevicePatch): Promise<void> { return this.layout.updateDevice(devid, patch); }
 
   getSettings(): Promise<Record<string, string>> { return this.layout.getSettings(); }
-  setSetting(field: string, value: string): Promise<void> { return this.layout.setSetting(field, value); }
+  async setSetting(field: string, value: string): Promise<void> {
+    await this.layout.setSetting(field, value);
+    if (field.startsWith('slave')) this.replicas?.invalidate(); // read replicas: the list may have changed
+  }
 
   createTempfile(t: NewTempfile): Promise<number> { return this.f.createTempfile(t); }
   getTempfile(fid: number): Promise<TempfileRow | null> { return this.f.getTempfile(fid); }

@@ -20,6 +20,9 @@ import { SqliteQueues } from './queues';
 import { SqliteReplicateQueue } from './replicate';
 import { createSchema } from './schema';
 import { DavLockTable } from '../davlocks';
+import { SqliteFsck } from './fsck';
+import type { MoveStore } from '../rebalance';
+import { SqliteMoves } from './rebalance';
 
 export class SqliteStore implements MetadataStore {
   readonly engine = 'sqlite' as const;
@@ -39,6 +42,11 @@ export class SqliteStore implements MetadataStore {
     run: (sql: string, ...p: (string | number | Buffer)[]) => this.call(() => (this.db as SqliteDb).run(sql, ...p)),
     serialized: (fn) => fn(),
   });
+
+  readonly fsck = new SqliteFsck((fn) => this.call(() => fn(this.open())));
+
+  /** Drain and rebalance (../rebalance.ts). */
+  readonly moves: MoveStore = new SqliteMoves(() => this.open(), (fn) => this.call(fn));
 
   /** `busyWaitMs`: how long a call waits, off the event loop, for another process's write lock (default 10 s). */
   constructor(readonly path: string, private readonly opts: { busyWaitMs?: number } = {}) {}

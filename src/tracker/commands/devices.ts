@@ -106,7 +106,9 @@ export const set_state: Handler = async ({ ctx }, args) => {
   // a dead one's files are found and queued by the dead-device reaper.
   ctx.wake('monitor');
   if (state === 'dead') ctx.wake('reaper');
-  if (state === 'dead' || state === 'drain') ctx.wake('replicate');
+  if (state === 'dead') ctx.wake('replicate');
+  // A drain empties the device: the rebalance worker queues its files (workers/rebalance.ts).
+  if (state === 'drain') ctx.wake('rebalance');
   return {};
 };
 

@@ -6,6 +6,7 @@ import { mogErr } from './errors';
 import { checkDomain, classById, deviceWithHost, fileByKey, getUrl, int, truthy } from './lookup';
 import { checksumInfo } from './upload';
 import type { Handler, ReplyArgs } from './types';
+import { slavesOk } from '../../store';
 
 /** Most keys one list_keys returns, and its default. */
 export const LIST_KEYS_MAX = 1000;
@@ -32,7 +33,7 @@ export const list_keys: Handler = async ({ ctx }, args) => {
   let limit = int(args.limit);
   if (!(limit > 0) || limit > LIST_KEYS_MAX) limit = LIST_KEYS_MAX;
 
-  const keys = await ctx.store.listKeys(dom.dmid, prefix, truthy(after) ? after : null, limit);
+  const keys = await slavesOk(ctx.store).listKeys(dom.dmid, prefix, truthy(after) ? after : null, limit);
   if (keys.length === 0) throw mogErr('none_match');
   const ret: ReplyArgs = { key_count: keys.length };
   let nextAfter = '';
@@ -67,7 +68,7 @@ export const list_fids: Handler = async ({ ctx }, args) => {
 };
 
 export const file_info: Handler = async ({ ctx }, args) => {
-  const { layout, dom, file } = await fileByKey(ctx, args);
+  const { layout, dom, file } = await fileByKey(ctx, args, slavesOk(ctx.store));
   const cls = classById(layout, file.dmid, file.classid, 2);
   const ret: ReplyArgs = { fid: file.fid, domain: dom.namespace, class: cls?.classname ?? null };
   if (cls?.hashtype) {
@@ -78,7 +79,7 @@ export const file_info: Handler = async ({ ctx }, args) => {
   ret.length = file.length;
   ret.devcount = file.devcount;
   // Raw devids only when asked; clients that want to read use get_paths.
-  if (truthy(args.devices)) ret.devids = (await ctx.store.fileDevids(file.fid)).join(',');
+  if (truthy(args.devices)) ret.devids = (await slavesOk(ctx.store).fileDevids(file.fid)).join(',');
   return ret;
 };
 

@@ -39,11 +39,11 @@ export function checkDomain(layout: Layout, args: Args): DomainRow {
 }
 
 /** The file a `domain` + `key` request names: no_domain, unreg_domain, no_key, unknown_key. */
-export async function fileByKey(ctx: TrackerContext, args: Args): Promise<{ layout: Layout; dom: DomainRow; file: FileRow }> {
+export async function fileByKey(ctx: TrackerContext, args: Args, from: Pick<TrackerContext['store'], 'getFileByKey'> = ctx.store): Promise<{ layout: Layout; dom: DomainRow; file: FileRow }> {
   const layout = await ctx.layout();
   const dom = checkDomain(layout, args);
   if (!args.key) throw mogErr('no_key');
-  const file = await ctx.store.getFileByKey(dom.dmid, args.key);
+  const file = await from.getFileByKey(dom.dmid, args.key);
   if (!file) throw mogErr('unknown_key');
   return { layout, dom, file };
 }

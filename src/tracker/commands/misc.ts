@@ -4,8 +4,10 @@
  * a clear error until this tracker runs those jobs.
  */
 import { mogErr } from './errors';
+import { fsckCommands } from './fsck';
 import { num } from './lookup';
 import type { Handler } from './types';
+import { rebalanceCommands } from './rebalance';
 
 export const noop: Handler = async () => ({});
 
@@ -57,16 +59,6 @@ function notYet(what: string): Handler {
 }
 
 export const jobCommands: Record<string, Handler> = {
-  fsck_start: notYet('fsck'),
-  fsck_stop: notYet('fsck'),
-  fsck_reset: notYet('fsck'),
-  fsck_clearlog: notYet('fsck'),
-  fsck_getlog: notYet('fsck'),
-  fsck_status: notYet('fsck'),
-  rebalance_status: notYet('rebalance'),
-  rebalance_start: notYet('rebalance'),
-  rebalance_test: notYet('rebalance'),
-  rebalance_stop: notYet('rebalance'),
-  rebalance_reset: notYet('rebalance'),
-  rebalance_set_policy: notYet('rebalance'),
+  ...fsckCommands,
+  ...rebalanceCommands,
 };

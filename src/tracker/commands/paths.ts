@@ -7,6 +7,7 @@ import { readCandidates } from '../select';
 import { mogErr } from './errors';
 import { checkDomain, fileByKey, getUrl, int, truthy } from './lookup';
 import { unixNow } from '../../common/time';
+import { slavesOk } from '../../store';
 import type { Handler, ReplyArgs } from './types';
 
 
@@ -18,7 +19,8 @@ export const get_paths: Handler = async ({ ctx }, args) => {
   let pathcount = int(args.pathcount) || 2;
   if (pathcount < 2) pathcount = 2;
 
-  const found = await ctx.store.getFileWithDevids(dom.dmid, key);
+  // From a replica when one is configured, as the original (a miss is asked of the master).
+  const found = await slavesOk(ctx.store).getFileWithDevids(dom.dmid, key);
   if (!found) throw mogErr('unknown_key');
   const { file, devids } = found;
   const altZone = args.zone === 'alt';

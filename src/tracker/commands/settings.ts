@@ -47,6 +47,10 @@ function writable(key: string): Check | null {
     case 'internal_queue_limit':
     case 'queue_size_for_reaper':
     case 'queue_rate_for_reaper':
+    case 'queue_size_for_fsck':
+    case 'queue_rate_for_fsck':
+    case 'queue_size_for_rebal':
+    case 'queue_rate_for_rebal':
     case 'default_mindevcount':
       return numeric;
     case 'fsck_checksum':

@@ -33,6 +33,7 @@ import type { Layout, TrackerContext } from '../context';
 import { LIST_KEYS_MAX } from './listing';
 import { putFile } from './attrs';
 import type { Handler, ReplyArgs } from './types';
+import { slavesOk } from '../../store';
 
 export const mogfs_list_dir: Handler = async ({ ctx }, args) => {
   const layout = await ctx.layout();
@@ -44,10 +45,11 @@ export const mogfs_list_dir: Handler = async ({ ctx }, args) => {
   let limit = int(args.limit);
   if (!(limit > 0) || limit > LIST_KEYS_MAX) limit = LIST_KEYS_MAX;
 
-  const entries = await ctx.store.listDirectory(dom.dmid, prefix, '/', after, limit);
+  const reads = slavesOk(ctx.store);
+  const entries = await reads.listDirectory(dom.dmid, prefix, '/', after, limit);
   const wanted = entries.filter((e) => !e.isPrefix).map((e) => e.key);
   const markers = marker === '' ? [] : entries.filter((e) => e.isPrefix).map((e) => e.key + marker);
-  const rows = await ctx.store.getFilesWithAttrs(dom.dmid, [...wanted, ...markers]);
+  const rows = await reads.getFilesWithAttrs(dom.dmid, [...wanted, ...markers]);
   const byKey = new Map<string, FileWithAttrs>(rows.map((r) => [r.dkey, r]));
 
   const out: ReplyArgs = {};
@@ -86,10 +88,11 @@ export const mogfs_lookup: Handler = async ({ ctx }, args) => {
   if (marker.includes('/')) throw mogErr('bad_params', 'marker must be a single name, without "/"');
   const markerKey = `${key}/${marker}`;
   const pathcount = int(args.paths);
+  const reads = slavesOk(ctx.store);
   const [rows, below, located] = await Promise.all([
-    ctx.store.getFilesWithAttrs(dom.dmid, marker === '' ? [key] : [key, markerKey]),
-    truthy(args.nodir) ? Promise.resolve([]) : ctx.store.listKeys(dom.dmid, `${key}/`, null, 1),
-    pathcount > 0 ? ctx.store.getFileWithDevids(dom.dmid, key) : Promise.resolve(null),
+    reads.getFilesWithAttrs(dom.dmid, marker === '' ? [key] : [key, markerKey]),
+    truthy(args.nodir) ? Promise.resolve([]) : reads.listKeys(dom.dmid, `${key}/`, null, 1),
+    pathcount > 0 ? reads.getFileWithDevids(dom.dmid, key) : Promise.resolve(null),
   ]);
   const out: ReplyArgs = { file: 0, dir: below.length > 0 ? 1 : 0, marker: 0 };
   for (const r of rows) {
@@ -98,7 +101,7 @@ export const mogfs_lookup: Handler = async ({ ctx }, args) => {
     putFile(out, `${which}_`, layout, r);
     if (which === 'file' && pathcount > 0) {
       // The two queries ran side by side: if the key was replaced between them, ask for this fid's copies.
-      const devids = located?.file.fid === r.fid ? located.devids : await ctx.store.fileDevids(r.fid);
+      const devids = located?.file.fid === r.fid ? located.devids : await reads.fileDevids(r.fid);
       putPaths(out, layout, ctx.observed, r.fid, devids, pathcount);
     }
   }

@@ -12,6 +12,7 @@ import { Transform } from 'node:stream';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { contentLength, describeError, smallRequest } from './http';
+import { sideChannelMd5 } from '../sidechannel';
 
 export class CopyError extends Error {
   constructor(readonly side: 'src' | 'dest', message: string) {
@@ -31,6 +32,8 @@ export interface CopyJob {
   /** A checksum the copy must match (the file's stored MD5), if any. */
   expectMd5: Buffer | null;
   timeoutMs: number;
+  /** The destination node's side channel port, if it has one: the copy's MD5 is then computed there, not read back. */
+  destSidechannelPort?: number;
 }
 
 /** Returns the MD5 of the copied bytes when `md5` was asked for, else null. */
@@ -150,13 +153,27 @@ async function checkAndVerify(agent: Dispatcher, job: CopyJob, digest: Buffer | 
 }
 
 /**
- * Check what landed when there is an MD5: read it back (as the original's
+ * Check what landed when there is an MD5: ask the destination node for its
+ * MD5 over the side channel, or else read it back (as the original's
  * http_copy does). Without one, the 2xx answer to a PUT with Content-Length
  * is the check, as in the original: the storage node refuses a body of any
  * other length, so a second request only to ask the size would add nothing.
  */
 async function verifyDest(agent: Dispatcher, job: CopyJob, digest: Buffer | null): Promise<void> {
   if (!digest) return;
+  const m = job.destSidechannelPort ? /^http:\/\/([^/:]+)(?::\d+)?(\/\S*)$/.exec(job.destUrl) : null;
+  if (m) {
+    // The node hashes what it stored (side channel `md5`): the bytes are not sent back.
+    const got = await sideChannelMd5(m[1], job.destSidechannelPort!, m[2], Math.max(job.timeoutMs, 30_000) + Math.ceil(job.length / 20_000));
+    if (got === -1) throw new CopyError('dest', `verifying ${job.destUrl} failed: the copy is missing`);
+    if (got !== null) {
+      if (!got.equals(digest)) {
+        await smallRequest(agent, job.destUrl, 'DELETE').catch(() => undefined);
+        throw new CopyError('dest', `verifying ${job.destUrl} failed: MD5 ${got.toString('hex')}, expected ${digest.toString('hex')}`);
+      }
+      return;
+    }
+  }
   try {
     const res = await request(job.destUrl, { method: 'GET', dispatcher: agent });
     if (res.statusCode !== 200) {

@@ -12,6 +12,8 @@ import { startReaper } from './reaper';
 import { startDeadReaper } from './deadreaper';
 import { runReplicateJob } from './replicate';
 import { runDeleteJob } from './delete';
+import { startRebalanceWorker } from './rebalance';
+import { startFsck } from './fsck';
 
 export type { WorkerOptions } from './env';
 export { parseUsage } from './monitor';
@@ -19,7 +21,7 @@ export { reapTempfiles } from './reaper';
 export { reapDeadDevices } from './deadreaper';
 export { policyMin, replicateTo } from './policy';
 
-export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper';
+export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance';
 
 export interface WorkersHandle {
   /** Resolves once the monitor's first round over all devices is done (ctx.observed filled). */
@@ -70,13 +72,18 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     replicate.wake();
     del.wake();
   });
+  // fsck waits for the first monitor round too: before it, every copy would look unreachable.
+  const fsck = startFsck({ ...env, log: ctx.log.child({ worker: 'fsck' }) }, monitor.firstRound);
   let closing: Promise<void> | null = null;
   let reaper: ReturnType<typeof startReaper> | null = null;
   let deadReaper: ReturnType<typeof startDeadReaper> | null = null;
+  let rebalance: ReturnType<typeof startRebalanceWorker> | null = null;
   void monitor.firstRound.then(() => {
     if (closing) return;
     reaper = startReaper({ ...env, log: ctx.log.child({ worker: 'reaper' }) });
     deadReaper = startDeadReaper({ ...env, log: ctx.log.child({ worker: 'deadreaper' }) }, opts.deadReaperIntervalMs);
+    // Drain and rebalance injection (the original's JobMaster looks every second).
+    rebalance = startRebalanceWorker({ ...env, log: ctx.log.child({ worker: 'rebalance' }) }, Math.min(1000, opts.deadReaperIntervalMs));
   });
 
   return {
@@ -85,12 +92,13 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
       if (worker === 'replicate') replicate.wake();
       else if (worker === 'delete') del.wake();
       else if (worker === 'reaper') deadReaper?.wake();
+      else if (worker === 'rebalance') rebalance?.wake();
       else monitor.wake();
     },
     close(): Promise<void> {
       closing ??= (async () => {
-        await Promise.all([replicate.close(), del.close(), monitor.close()]);
-        await Promise.all([reaper?.close(), deadReaper?.close()]);
+        await Promise.all([replicate.close(), del.close(), fsck.close(), monitor.close()]);
+        await Promise.all([reaper?.close(), deadReaper?.close(), rebalance?.close()]);
         await agent.close();
       })();
       return closing;

@@ -13,6 +13,7 @@ import { deleteOnNode, describeError, sizeOnNode } from './http';
 import { policyMin, replicateTo } from './policy';
 import type { PolicyAnswer } from './policy';
 import { backoffSec, nowSec } from './pump';
+import { dropMovedCopies, movePlan } from './moves';
 
 /** The original's default_mindevcount, for a domain's implicit default class. */
 const DEFAULT_MINDEVCOUNT = 2;
@@ -24,7 +25,7 @@ export async function runReplicateJob(env: WorkerEnv, job: ReplicateJob): Promis
   env.replicating.add(job.fid);
   let outcome: Outcome;
   try {
-    outcome = await replicateFid(env, job.fid, job.fromdevid);
+    outcome = await replicateFid(env, job.fid, job.fromdevid, job.flags);
   } catch (err) {
     outcome = { done: false, reason: `internal error: ${describeError(err)}` };
   } finally {
@@ -43,7 +44,7 @@ export async function runReplicateJob(env: WorkerEnv, job: ReplicateJob): Promis
   await store.retryReplicate(job.fid, nowSec() + delay, job.failcount + 1);
 }
 
-async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | null): Promise<Outcome> {
+async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | null, flags = 0): Promise<Outcome> {
   const { store } = env.ctx;
   const found = await store.getFileForReplication(fid);
   if (!found) return { done: true, note: 'file no longer exists' };
@@ -52,11 +53,13 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
   const cls = layout.classes.find((c) => c.dmid === file.dmid && c.classid === file.classid);
   const min = policyMin(cls?.replpolicy ?? null, cls?.mindevcount ?? DEFAULT_MINDEVCOUNT);
   const devs = deviceMap(layout, env.ctx.observed);
+  // Drain and rebalance (moves.ts): a rebalance source is masked and its destinations restricted.
+  const plan = await movePlan(env, flags, fromdevid, devs);
 
   if (devids.length === 0) return { done: false, reason: 'no_source: the file is on no device' };
   const onDevs = devids.map((id) => devs.get(id)).filter((d): d is DeviceInfo => d !== undefined);
   // Copies the policy counts, and devices we may read a copy from.
-  let onPolicy = onDevs.filter(shouldHaveFiles);
+  let onPolicy = onDevs.filter((d) => shouldHaveFiles(d) && !plan.mask.has(d.devid));
   let sources = onDevs.filter(canReadFrom).map((d) => d.devid);
   if (sources.length === 0) return { done: false, reason: 'source_down: no device holding the file is readable' };
 
@@ -66,16 +69,24 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
   const failedDest = new Set<number>();
   const failedSrc = new Set<number>();
   let answer: PolicyAnswer;
+  let copied = false;
+  const current = new Set(devids);
   for (;;) {
-    answer = replicateTo({ onDevs: onPolicy, all: devs, failed: failedDest, min, minFreeMb: env.ctx.config.minFreeMb });
+    answer = replicateTo({ onDevs: onPolicy, all: plan.dests, failed: failedDest, min, minFreeMb: env.ctx.config.minFreeMb });
     if (answer.kind === 'too_good') {
       const shed = await shedExtraCopy(env, fid, file.length, onPolicy, min);
       if (!shed) break;
       onPolicy = onPolicy.filter((d) => d.devid !== shed);
+      current.delete(shed);
       sources = sources.filter((id) => id !== shed);
       continue;
     }
     if (answer.kind !== 'copy') break;
+    if (plan.idealOnly && answer.ideal.length === 0) {
+      // Rebalance::would_worsen: as the original, the move is dropped (a later rebalance may retry it).
+      env.log.warn({ fid, fromdevid }, 'rebalance: no ideal destination for this file; left where it is');
+      return { done: true, note: 'would_worsen' };
+    }
     const dest = answer.ideal[0] ?? answer.desperate[0];
     if (!dest) break;
 
@@ -95,6 +106,7 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
         md5: classMd5,
         expectMd5,
         timeoutMs: env.ctx.config.nodeTimeoutMs,
+        destSidechannelPort: dest.observed?.sidechannelPort,
       });
     } catch (err) {
       if (!(err instanceof CopyError)) throw err;
@@ -115,8 +127,13 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
     }
     onPolicy.push(dest);
     sources.push(dest.devid);
+    copied = true;
+    current.add(dest.devid);
   }
-  if (answer.kind === 'all_good' || answer.kind === 'too_good') return { done: true, note: answer.kind };
+  if (answer.kind === 'all_good' || answer.kind === 'too_good') {
+    const moved = await dropMovedCopies(env, { fid, length: file.length, devids: [...current], devs, plan, min, copied });
+    return moved ?? { done: true, note: answer.kind };
+  }
   const tried = failedDest.size ? ` (copies to devids ${[...failedDest].join(',')} failed)` : '';
   return { done: false, reason: `policy_no_suggestions: no writable device can take another copy${tried}` };
 }

@@ -1,0 +1,226 @@
+/**
+ * Drain and rebalance, the injecting side (the copying and removing is done
+ * by replication jobs: moves.ts). One loop per tracker, every few seconds
+ * or when woken:
+ *
+ * - Drain: each device marked drain (except the one a running rebalance is
+ *   working on) has its fids queued for replication, a batch per pass,
+ *   skipping fids already queued. The jobs copy each file to where its
+ *   policy wants it and then remove the drain copy, until the device is empty.
+ * - Rebalance: while rebal_host is set, the original's JobMaster
+ *   _inject_rebalance_queues: the state (rebal_state) is loaded, the next
+ *   fids of the current source device are queued as move jobs, and the
+ *   state saved again; a `rebal_signal=stop` stops it. The pass runs in a
+ *   section only one tracker holds at a time, so any tracker continues a
+ *   rebalance another one started (the original leaves it to the tracker
+ *   named in rebal_host).
+ */
+import { MOVE_FLAG } from '../../store';
+import type { WorkerEnv } from './env';
+import { deviceMap } from './devices';
+import type { DeviceInfo } from './devices';
+import { nowSec } from './pump';
+import { writableNow } from './devices';
+import {
+  checkLimit, filterDestDevices, filterSourceDevices, initialState, loadState, parsePolicy, saveState, startLimit,
+} from '../rebalance/policy';
+import type { RebalPolicy, RebalState } from '../rebalance/policy';
+
+/** fids queued per draining device per pass. */
+const DRAIN_BATCH = 1000;
+/** The original's queue_size_for_rebal and queue_rate_for_rebal defaults. */
+const DEF_REBAL_QUEUE_MAX = 10_000;
+const DEF_REBAL_QUEUE_INJECT = 500;
+
+export interface RebalanceWorker {
+  wake(): void;
+  close(): Promise<void>;
+}
+
+/** What a running rebalance is working on, from the settings: its source device is drained by it, not by the drain worker. */
+export function rebalanceSource(settings: Record<string, string>): number {
+  if (!settings.rebal_host || !settings.rebal_state) return 0;
+  return loadState(settings.rebal_state).sdev_current;
+}
+
+/** One drain pass: queue the next batch of each draining device's fids. Returns how many were queued. */
+export async function drainPass(env: WorkerEnv, cursors: Map<number, number>): Promise<number> {
+  const { store } = env.ctx;
+  // The layout first, then the settings: a rebalance saves its state before marking its source drain.
+  const draining = (await env.ctx.layout()).devices.filter((d) => d.status === 'drain');
+  if (draining.length === 0) {
+    cursors.clear();
+    return 0;
+  }
+  const skip = rebalanceSource(await store.getSettings());
+  let total = 0;
+  for (const d of draining) {
+    if (d.devid === skip) continue;
+    const after = cursors.get(d.devid) ?? 0;
+    const { queued, last } = await store.moves.queueDeviceFids(d.devid, after, DRAIN_BATCH, nowSec());
+    // At the end of the device start over: fids that were queued or failing come round again.
+    cursors.set(d.devid, last ?? 0);
+    total += queued;
+  }
+  if (total) env.ctx.wake('replicate');
+  return total;
+}
+
+function positive(v: string | undefined): number | null {
+  const n = Math.trunc(Number(v));
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+/** One rebalance pass (under the exclusive section). Returns a word for the log. */
+export async function rebalancePass(env: WorkerEnv): Promise<string> {
+  const { store } = env.ctx;
+  return store.moves.exclusive('mogfs_rebalance', async () => {
+    const settings = await store.getSettings();
+    if (!settings.rebal_host) return 'idle';
+    env.ctx.invalidateLayout();
+    const devs = [...deviceMap(await env.ctx.layout(), env.ctx.observed).values()];
+    let policy: RebalPolicy;
+    try {
+      policy = parsePolicy(settings.rebal_policy ?? '');
+    } catch (err) {
+      env.log.error({ err: String(err) }, 'rebalance policy is invalid; stopping the rebalance');
+      await store.setSetting('rebal_host', '');
+      return 'bad policy';
+    }
+    const state = settings.rebal_state ? loadState(settings.rebal_state) : initRebalance(policy, devs, nowSec());
+    const save = (): Promise<void> => store.setSetting('rebal_state', saveState(state));
+
+    if (settings.rebal_signal === 'stop') {
+      // Rebalance::stop: the current source goes back to alive unless the policy says leave it in drain.
+      if (state.sdev_current && !policy.leave_in_drain_mode) await setDeviceState(env, state.sdev_current, 'alive');
+      state.time_stopped = nowSec();
+      await save();
+      await store.setSetting('rebal_signal', '');
+      await store.setSetting('rebal_host', '');
+      return 'stopped';
+    }
+
+    const maxQueue = positive(settings.queue_size_for_rebal) ?? DEF_REBAL_QUEUE_MAX;
+    if ((await store.queueDepths()).replicate >= maxQueue) return 'queue full';
+    const toInject = positive(settings.queue_rate_for_rebal) ?? DEF_REBAL_QUEUE_INJECT;
+
+    // Rebalance::_find_source_device
+    if (!state.sdev_current) {
+      const next = state.source_devs.shift();
+      if (next === undefined) {
+        state.time_finished = nowSec();
+        await save();
+        await store.setSetting('rebal_host', '');
+        return 'finished';
+      }
+      state.sdev_current = next;
+      state.sdev_lastfid = 0;
+      state.sdev_limit = policy.limit_type === 'device' ? startLimit(policy, (await store.moves.deviceUsage(next)).bytes) : '';
+      // Saved before the device is marked drain, so the drain worker never takes it for a plain drain.
+      await save();
+    }
+    const sdev = state.sdev_current;
+    const dev = devs.find((d) => d.devid === sdev);
+    if (dev && dev.status !== 'drain' && dev.status !== 'dead') await setDeviceState(env, sdev, 'drain');
+
+    const dests = filterDestDevices(policy, state, devs, writableNow);
+    if (dests.length === 0) {
+      env.log.warn({ sdev }, 'rebalance cannot find suitable destination devices; waiting');
+      await save();
+      return 'no destinations';
+    }
+    const limitKey = policy.limit_type === 'global' ? 'limit' : 'sdev_limit';
+    const chunk = await store.moves.deviceFidChunk(sdev, policy.fid_age, state.sdev_lastfid, toInject);
+    if (chunk.length === 0 || !checkLimit(policy, state[limitKey]).ok || !dev) {
+      finishSourceDevice(state);
+      if (!policy.leave_in_drain_mode && dev) await setDeviceState(env, sdev, 'alive');
+      await save();
+      return `finished devid ${sdev}`;
+    }
+    state.sdev_lastfid = chunk[chunk.length - 1]!.fid;
+    const picked: number[] = [];
+    let bytes = 0;
+    for (const f of chunk) {
+      const c = checkLimit(policy, state[limitKey], f.length);
+      state[limitKey] = c.limit;
+      if (!c.ok) continue;
+      picked.push(f.fid);
+      bytes += f.length;
+    }
+    const queued = await store.moves.enqueueMoves(picked, sdev, MOVE_FLAG, nowSec());
+    state.fids_queued += queued.length;
+    state.bytes_queued += queued.length === picked.length ? bytes : Math.round((bytes * queued.length) / Math.max(1, picked.length));
+    await save();
+    if (queued.length) env.ctx.wake('replicate');
+    return `queued ${queued.length} from devid ${sdev}`;
+  });
+}
+
+/** Rebalance::init: the source devices as the policy finds them now. */
+export function initRebalance(policy: RebalPolicy, devs: DeviceInfo[], now: number): RebalState {
+  const s = initialState(now);
+  s.source_devs = filterSourceDevices(policy, devs);
+  if (policy.limit_type === 'global') s.limit = startLimit(policy, 0);
+  return s;
+}
+
+function finishSourceDevice(s: RebalState): void {
+  s.completed_devs.push(s.sdev_current);
+  s.sdev_current = 0;
+  s.sdev_lastfid = 0;
+  s.sdev_limit = '';
+}
+
+async function setDeviceState(env: WorkerEnv, devid: number, status: 'alive' | 'drain'): Promise<void> {
+  await env.ctx.store.updateDevice(devid, { status });
+  env.ctx.invalidateLayout();
+}
+
+/** Drain and rebalance passes now and every intervalMs, or when woken. */
+export function startRebalanceWorker(env: WorkerEnv, intervalMs: number): RebalanceWorker {
+  const cursors = new Map<number, number>();
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let again = false;
+  const pass = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    running = (async () => {
+      try {
+        const n = await drainPass(env, cursors);
+        if (n) env.log.info({ queued: n }, 'queued files of draining devices');
+      } catch (err) {
+        env.log.error({ err }, 'drain pass failed; will try again');
+      }
+      try {
+        const what = await rebalancePass(env);
+        if (what !== 'idle') env.log.info({ rebalance: what }, 'rebalance pass');
+      } catch (err) {
+        env.log.error({ err }, 'rebalance pass failed; will try again');
+      }
+    })().finally(() => {
+      running = null;
+      if (closed) return;
+      if (again) {
+        again = false;
+        pass();
+      } else {
+        timer = setTimeout(pass, intervalMs);
+      }
+    });
+  };
+  pass();
+  return {
+    wake() {
+      if (closed) return;
+      if (running) again = true;
+      else pass();
+    },
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
