@@ -78,6 +78,11 @@ export class MysqlDb implements SqlDb {
   get<T>(sql: string, ...params: Param[]): Promise<T | undefined> { return this.q.get<T>(sql, ...params); }
   run(sql: string, ...params: Param[]): Promise<RunResult> { return this.q.run(sql, ...params); }
 
+  /** Autocommit statements on the pool: no transaction round trips. */
+  batch<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    return fn(this.q);
+  }
+
   /** Plain (unprepared) statement, for DDL that the binary protocol refuses. */
   async exec(sql: string): Promise<void> {
     await this.pool.query(sql);

@@ -282,14 +282,16 @@ export class Files {
   }
 
   /**
-   * Two autocommit statements, no transaction (as the original's
-   * add_fidid_to_devid + update_devcount): the recount reads committed rows,
+   * Two statements that need no transaction (as the original's
+   * add_fidid_to_devid + update_devcount; see SqlDb.batch): the recount reads committed rows,
    * so whichever recount runs last sets the right devcount. True when the
    * file row exists (the recount matched it).
    */
-  async addFileOn(fid: number, devid: number): Promise<boolean> {
-    await this.db.run(`${this.d.insertIgnore} INTO file_on (fid, devid) VALUES (?, ?)`, fid, devid);
-    return (await refreshDevcount(this.db, this.d, fid)) > 0;
+  addFileOn(fid: number, devid: number): Promise<boolean> {
+    return this.db.batch(async (q) => {
+      await q.run(`${this.d.insertIgnore} INTO file_on (fid, devid) VALUES (?, ?)`, fid, devid);
+      return (await refreshDevcount(q, this.d, fid)) > 0;
+    });
   }
 
   async removeFileOn(fid: number, devid: number): Promise<void> {

@@ -76,12 +76,22 @@ export class SqliteDb implements SqlDb {
 
   /** One statement on its own: at once when no transaction holds the connection; a lock held by another process is waited for. */
   private async autocommit<T>(fn: () => T): Promise<T> {
-    if (!this.held) {
+    if (this.held) {
+      // Wait for the transaction, then run while holding the connection ourselves.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
       try {
         return fn();
       } catch (e) {
         if (!isBusy(e)) throw e;
+        return await this.retrying(async () => fn());
+      } finally {
+        this.release();
       }
+    }
+    try {
+      return fn();
+    } catch (e) {
+      if (!isBusy(e)) throw e;
     }
     return this.exclusive(() => this.retrying(async () => fn()));
   }
@@ -92,23 +102,41 @@ export class SqliteDb implements SqlDb {
    * off the loop; a transaction that meets it midway rolls back as a whole
    * and runs again.
    */
-  tx<T>(fn: (q: Q) => Promise<T>): Promise<T> {
-    return this.exclusive(() => this.retrying(async () => {
-      this.stmt('BEGIN IMMEDIATE').run();
+  async tx<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.held = true;
+    try {
       try {
-        const out = await fn(this.inTx);
-        this.stmt('COMMIT').run();
-        return out;
+        return await this.attempt(fn);
       } catch (e) {
-        // SQLite may already have rolled back (e.g. SQLITE_FULL); then there is nothing to undo.
-        if (this.raw.inTransaction) this.stmt('ROLLBACK').run();
-        throw e;
+        if (!isBusy(e)) throw e;
       }
-    }));
+      return await this.retrying(() => this.attempt(fn));
+    } finally {
+      this.release();
+    }
+  }
+
+  /** One run of a transaction; on any error it is rolled back. */
+  private async attempt<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    this.stmt('BEGIN IMMEDIATE').run();
+    try {
+      const out = await fn(this.inTx);
+      this.stmt('COMMIT').run();
+      return out;
+    } catch (e) {
+      // SQLite may already have rolled back (e.g. SQLITE_FULL); then there is nothing to undo.
+      if (this.raw.inTransaction) this.stmt('ROLLBACK').run();
+      throw e;
+    }
   }
 
   /** One SQLite file has one writer at a time: a write transaction is the serialized section. */
   serialized<T>(_name: string, fn: (q: Q) => Promise<T>): Promise<T> {
+    return this.tx(fn);
+  }
+
+  batch<T>(fn: (q: Q) => Promise<T>): Promise<T> {
     return this.tx(fn);
   }
 
@@ -124,10 +152,15 @@ export class SqliteDb implements SqlDb {
     try {
       return await fn();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.held = false;
+      this.release();
     }
+  }
+
+  /** Hands the connection to the next waiter, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
   }
 
   /** Runs attempt again, after an asynchronous sleep, while it fails on another process's lock (it must have left no trace). */
