@@ -38,6 +38,20 @@ forEachEngine((_engine, env) => {
     await rejectsWith(s.commitFile({ fid, dmid: 1, dkey: 'a', length: 5, classid: 2, devids: [3] }), 'no_temp_file');
   });
 
+  test('devcount stops at 255 (a TINYINT UNSIGNED in the original schema) on both engines', async () => {
+    const s = await env.open();
+    const many = Array.from({ length: 300 }, (_, i) => i + 1);
+    const f = await put(s, 1, 'wide', many);
+    assert.equal((await s.getFile(f.fid))?.devcount, 255);
+    const g = await put(s, 1, 'grows', many.slice(0, 255));
+    assert.equal(await s.addFileOn(g.fid, 256), true);
+    assert.equal((await s.getFile(g.fid))?.devcount, 255);
+    assert.equal((await s.fileDevids(g.fid)).length, 256, 'every copy is still recorded in file_on');
+    await s.removeFileOn(g.fid, 1);
+    await s.removeFileOn(g.fid, 2);
+    assert.equal((await s.getFile(g.fid))?.devcount, 254);
+  });
+
   test('addFileOn answers false for a file deleted meanwhile (the replicator then drops its copy)', async () => {
     const s = await env.open();
     const f = await put(s, 1, 'gone', [1]);

@@ -97,6 +97,19 @@ forEachEngine((engine, env) => {
     assert.equal((await s.listStaleTempfiles(2, 10)).length, 2, 'no placeholder tempfile rows left behind');
   });
 
+  test('fid allocation also moves past fids still queued for replication (one rule on both engines)', async () => {
+    const db = await env.database();
+    const s = await db.open();
+    const first = await s.createTempfile({ dmid: 1, dkey: 'a', classid: 0, devids: '1', createtime: 1 });
+    // The counter collides with a file, and a replication job of a fid further up is still queued.
+    await rawSql(db, `INSERT INTO file (fid, dmid, dkey, length, classid, devcount) VALUES (${first + 1}, 1, 'x', 1, 0, 1)`);
+    await rawSql(db, `INSERT INTO file_to_replicate (fid, nexttry, fromdevid, failcount, flags) VALUES (${first + 7}, 0, NULL, 0, 0)`);
+    if (engine === 'mysql') await rawSql(db, `ALTER TABLE tempfile AUTO_INCREMENT = ${first + 1}`);
+    else await rawSql(db, `UPDATE sqlite_sequence SET seq = ${first} WHERE name = 'tempfile'`);
+    const next = await s.createTempfile({ dmid: 1, dkey: 'b', classid: 0, devids: '1', createtime: 1 });
+    assert.ok(next > first + 7, `got fid ${next}: a queued replication of fid ${first + 7} would copy the new file under it`);
+  });
+
   test('listKeys is an index range scan on (dmid, dkey)', async () => {
     const db = await env.database();
     await db.open();

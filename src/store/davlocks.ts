@@ -26,7 +26,8 @@ export interface DavLockRow {
 export interface DavLockSql {
   all<T>(sql: string, ...params: (string | number | Buffer)[]): Promise<T[]>;
   run(sql: string, ...params: (string | number | Buffer)[]): Promise<unknown>;
-  serialized<T>(fn: () => Promise<T>): Promise<T>;
+  /** fn runs while no other tracker runs it, with statements `q` it must use for its work. */
+  serialized<T>(fn: (q: Pick<DavLockSql, 'all' | 'run'>) => Promise<T>): Promise<T>;
 }
 
 interface Row {
@@ -58,16 +59,16 @@ export class DavLockTable {
 
   /** Live locks that cover `path`, and with `below` also those taken inside it. */
   async locks(path: string, below: boolean, now = Date.now()): Promise<DavLockRow[]> {
-    return (await this.live(now)).filter((l) => covers(l, path) || (below && isBelow(l.path, path)));
+    return touching(await this.live(now), path, below);
   }
 
   /** Takes `lock` unless a live one conflicts with it; resolves to the conflicting lock, or null when taken. */
   acquire(lock: DavLockRow, now = Date.now()): Promise<DavLockRow | null> {
-    return this.exclusive(async () => {
-      await this.sql.run('DELETE FROM mogfs_dav_lock WHERE expires <= ?', now);
-      const clash = (await this.locks(lock.path, lock.depth !== 0, now)).find((l) => l.exclusive || lock.exclusive);
+    return this.exclusive(async (q) => {
+      await q.run('DELETE FROM mogfs_dav_lock WHERE expires <= ?', now);
+      const clash = touching(await this.live(now, q), lock.path, lock.depth !== 0).find((l) => l.exclusive || lock.exclusive);
       if (clash) return clash;
-      await this.sql.run(
+      await q.run(
         'INSERT INTO mogfs_dav_lock (token, lockpath, depth, excl, owner, username, timeout, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         lock.token, Buffer.from(lock.path), lock.depth, lock.exclusive ? 1 : 0, Buffer.from(lock.owner), Buffer.from(lock.user), lock.timeoutSec, lock.expires,
       );
@@ -87,8 +88,8 @@ export class DavLockTable {
     return before;
   }
 
-  private async live(now: number): Promise<DavLockRow[]> {
-    const rows = await this.sql.all<Row>('SELECT token, lockpath, depth, excl, owner, username, timeout, expires FROM mogfs_dav_lock WHERE expires > ?', now);
+  private async live(now: number, q: Pick<DavLockSql, 'all'> = this.sql): Promise<DavLockRow[]> {
+    const rows = await q.all<Row>('SELECT token, lockpath, depth, excl, owner, username, timeout, expires FROM mogfs_dav_lock WHERE expires > ?', now);
     return rows.map((r) => ({
       token: r.token, path: text(r.lockpath), depth: Number(r.depth), exclusive: Number(r.excl) === 1,
       owner: text(r.owner), user: text(r.username), timeoutSec: Number(r.timeout), expires: Number(r.expires),
@@ -96,9 +97,14 @@ export class DavLockTable {
   }
 
   /** One acquisition at a time in this tracker, and (through the engine) across trackers. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  private exclusive<T>(fn: (q: Pick<DavLockSql, 'all' | 'run'>) => Promise<T>): Promise<T> {
     const run = this.chain.catch(() => undefined).then(() => this.sql.serialized(fn));
     this.chain = run;
     return run;
   }
+}
+
+/** The locks that cover `path`, and with `below` also those taken inside it. */
+function touching(locks: DavLockRow[], path: string, below: boolean): DavLockRow[] {
+  return locks.filter((l) => covers(l, path) || (below && isBelow(l.path, path)));
 }

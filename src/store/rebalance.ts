@@ -36,13 +36,3 @@ export interface MoveStore {
   /** Runs fn while no other tracker sharing the database runs a section of that name. */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
-
-/** One section at a time within this process (SQLite has one tracker per file). */
-export class LocalMutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}

@@ -1,25 +1,20 @@
 /**
- * A mysql2 promise pool with the few helpers the engine needs: server-side
+ * A mysql2 promise pool behind the SqlDb interface (../sql/conn.ts): server-side
  * prepared statements (mysql2 caches them per connection), short
  * transactions retried on deadlock, and MySQL error classification.
  *
  * Every distinct statement text is prepared once per connection and held by
  * the server, which allows max_prepared_stmt_count (16,382 on MariaDB) for
  * all its clients together. So statement texts never vary with a request:
- * LIMIT is a parameter (limit()), IN and VALUES lists are padded to a few
- * lengths (padList()), and each connection keeps at most
+ * LIMIT is a parameter (dialect.limit), IN and VALUES lists are padded to a
+ * few lengths (../sql/lists.ts), and each connection keeps at most
  * PREPARED_PER_CONNECTION of them (the least recently used is closed).
  */
 import mysql from 'mysql2/promise';
+import type { Dialect, Param, Q, RunResult, SqlDb } from '../sql/conn';
+import { mysqlDialect } from './dialect';
 
-export type Param = string | number | Buffer | null;
-
-/** What both the pool and a transaction's connection can do. */
-export interface Q {
-  all<T>(sql: string, ...params: Param[]): Promise<T[]>;
-  get<T>(sql: string, ...params: Param[]): Promise<T | undefined>;
-  run(sql: string, ...params: Param[]): Promise<mysql.ResultSetHeader>;
-}
+export type { Param, Q } from '../sql/conn';
 
 type Executor = Pick<mysql.Pool, 'execute'> | Pick<mysql.PoolConnection, 'execute'>;
 
@@ -33,15 +28,16 @@ function makeQ(ex: Executor): Q {
       const [rows] = await ex.execute<mysql.RowDataPacket[]>(sql, params);
       return rows[0] as unknown as T | undefined;
     },
-    async run(sql: string, ...params: Param[]): Promise<mysql.ResultSetHeader> {
+    async run(sql: string, ...params: Param[]): Promise<RunResult> {
       const [res] = await ex.execute<mysql.ResultSetHeader>(sql, params);
-      return res;
+      return { changes: res.affectedRows, insertId: Number(res.insertId) };
     },
   };
 }
 
-export class MysqlDb implements Q {
+export class MysqlDb implements SqlDb {
   readonly pool: mysql.Pool;
+  dialect: Dialect = mysqlDialect(false);
   readonly database: string;
   private readonly q: Q;
 
@@ -86,7 +82,16 @@ export class MysqlDb implements Q {
 
   all<T>(sql: string, ...params: Param[]): Promise<T[]> { return this.q.all<T>(sql, ...params); }
   get<T>(sql: string, ...params: Param[]): Promise<T | undefined> { return this.q.get<T>(sql, ...params); }
-  run(sql: string, ...params: Param[]): Promise<mysql.ResultSetHeader> { return this.q.run(sql, ...params); }
+  run(sql: string, ...params: Param[]): Promise<RunResult> { return this.q.run(sql, ...params); }
+
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.serialized(name, () => fn());
+  }
+
+  /** Autocommit statements on the pool: no transaction round trips. */
+  batch<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    return fn(this.q);
+  }
 
   /** Plain (unprepared) statement, for DDL that the binary protocol refuses. */
   async exec(sql: string): Promise<void> {
@@ -141,7 +146,7 @@ export class MysqlDb implements Q {
    * Runs fn on one connection while holding a named server lock (GET_LOCK),
    * as the original does for work that must not interleave across trackers.
    */
-  async withLock<T>(name: string, fn: (q: Q) => Promise<T>): Promise<T> {
+  async serialized<T>(name: string, fn: (q: Q) => Promise<T>): Promise<T> {
     // Lock names are server-wide: scope them to this database (64 characters at most).
     name = `${this.database}:${name}`.slice(0, 64);
     const conn = await this.pool.getConnection();
@@ -209,52 +214,9 @@ export function isRetryable(e: unknown): boolean {
   return n === 1213 || n === 1205;
 }
 
-/** A non-negative integer for LIMIT. */
-export function lim(n: number): number {
-  const v = Math.trunc(Number(n));
-  return Number.isFinite(v) && v > 0 ? v : 0;
-}
-
-/**
- * The parameter for `LIMIT ?`. A string: mysql2 sends a JS number as a
- * DOUBLE, which MySQL 8.0.22+ refuses for LIMIT; a string of digits works on
- * MySQL and MariaDB alike.
- */
-export function limit(n: number): string {
-  return String(lim(n));
-}
-
 /**
  * Prepared statements kept per pooled connection. The engine has about 100
  * statement texts in all and a tracker uses a few dozen often, so the hot
  * ones stay prepared; 10 connections hold at most 640 on the server.
  */
 export const PREPARED_PER_CONNECTION = 64;
-
-/** The lengths IN and VALUES lists are padded to; a longer list is split by the caller (see chunks()). */
-const LIST_LENGTHS = [1, 4, 16, 64, 256, 1024];
-export const MAX_LIST = LIST_LENGTHS[LIST_LENGTHS.length - 1];
-
-/**
- * `items` (1 to MAX_LIST of them) padded to the next of LIST_LENGTHS by
- * repeating the last, so a statement over a list has six texts, not one per
- * length. Only for lists where a repeat changes nothing: `IN (...)`, and
- * multi-row `INSERT ... ON DUPLICATE KEY UPDATE` whose update is idempotent.
- */
-export function padList<T>(items: T[]): T[] {
-  const n = LIST_LENGTHS.find((l) => l >= items.length);
-  if (items.length === 0 || n === undefined) throw new Error(`padList takes 1 to ${MAX_LIST} items, not ${items.length}`);
-  return n === items.length ? items : items.concat(Array<T>(n - items.length).fill(items[items.length - 1]));
-}
-
-/** `n` copies of `one` ("?", "(?, ?)"), comma-separated: the placeholders of a padded list. */
-export function marks(n: number, one = '?'): string {
-  return Array<string>(n).fill(one).join(', ');
-}
-
-/** `items` in slices of at most `size`. */
-export function chunks<T>(items: T[], size = MAX_LIST): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

@@ -1,8 +1,9 @@
 /**
- * delete on MySQL in one round trip: the key's row locked, the file's rows
- * removed and the fid queued for the delete worker, in one transaction sent
- * as one batch (MysqlDb.script). Nine round trips before (a lookup, then
- * BEGIN, six statements, COMMIT); the statements are the same.
+ * MySQL's one-round-trip forms of two delete-path transactions: the
+ * statements of ../sql (files.ts deleteFileByKey, deletes.ts
+ * finishDeletedFile) sent as one batch (MysqlDb.script), with session
+ * variables carrying the fid between them. A delete by key took nine round
+ * trips before (a lookup, then BEGIN, six statements, COMMIT).
  */
 import type { MysqlDb } from './db';
 import type { KeySql } from './keysql';
@@ -24,13 +25,6 @@ export async function deleteFileByKey(db: MysqlDb, fileKey: KeySql, dmid: number
   const last = results[results.length - 1] as { fid: number | string | null }[];
   const fid = last[0]?.fid;
   return fid === null || fid === undefined ? null : Number(fid);
-}
-
-export async function deleteJobState(db: MysqlDb, fid: number): Promise<{ live: boolean; devids: number[] }> {
-  const r = await db.get<{ live: number; devids: string | Buffer | null }>(
-    'SELECT EXISTS (SELECT 1 FROM file WHERE fid = ?) AS live, (SELECT GROUP_CONCAT(devid) FROM file_on WHERE fid = ?) AS devids', fid, fid);
-  const list = r?.devids === null || r?.devids === undefined ? '' : String(r.devids);
-  return { live: Number(r?.live ?? 0) === 1, devids: list === '' ? [] : list.split(',').map(Number).sort((a, b) => a - b) };
 }
 
 export async function finishDeletedFile(db: MysqlDb, fid: number): Promise<boolean> {

@@ -9,7 +9,7 @@
  */
 import { MogError } from '../../protocol';
 import { nextPrefix } from '../keys';
-import type { Param } from './db';
+import type { KeyCodec, Param } from '../sql/conn';
 import type { KeyColumn } from './schema';
 
 /**
@@ -71,7 +71,7 @@ const CODECS: Record<string, Codec> = {
 };
 
 /** Binds and reads keys for one dkey column. */
-export class KeySql {
+export class KeySql implements KeyCodec {
   /** SQL for a key parameter. */
   readonly param: string;
   /** Whether the column orders and compares keys bytewise (VARBINARY, or a *_bin collation). */
@@ -150,6 +150,11 @@ export class KeySql {
     }
     const next = nextPrefix(prefix);
     return next === null ? null : this.tryBind(next) ?? undefined;
+  }
+
+  /** SUBSTRING counts bytes in our VARBINARY column, characters in an original VARCHAR one. */
+  after(prefix: string): number {
+    return (this.col.charset === null ? Buffer.byteLength(prefix, 'utf8') : Array.from(prefix).length) + 1;
   }
 
   /** The key of a row, from what select() read. */

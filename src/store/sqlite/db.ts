@@ -1,14 +1,19 @@
 /**
- * One better-sqlite3 connection with its prepared statements cached by SQL
- * text, WAL so readers never wait for the writer, and waiting for another
- * process's write lock done off the event loop: better-sqlite3 is
- * synchronous, so SQLite's own busy timeout blocks the whole process. It is
- * kept short, and a call that still finds the database locked is retried
- * after an asynchronous sleep (`retrying`), for up to `busyWaitMs` in all.
+ * One better-sqlite3 connection behind the async SqlDb interface (../sql),
+ * with its prepared statements cached by SQL text, WAL so readers never wait
+ * for the writer, and waiting for another process's write lock done off the
+ * event loop: better-sqlite3 is synchronous, so SQLite's own busy timeout
+ * would block the whole process. It is kept short, and a statement or
+ * transaction that still finds the database locked is retried after an
+ * asynchronous sleep, for up to `busyWaitMs` in all.
+ *
+ * A transaction spans awaits, so it holds the connection: statements from
+ * elsewhere in the process wait until it commits (they would otherwise run
+ * inside it). Every statement itself is synchronous and takes microseconds.
  */
 import Database from 'better-sqlite3';
-
-export type Params = unknown[];
+import type { Dialect, Param, Q, RunResult, SqlDb } from '../sql/conn';
+import { sqliteDialect } from './dialect';
 
 /** The longest one statement blocks the event loop waiting for another process's lock. */
 export const BUSY_TIMEOUT_MS = 20;
@@ -23,24 +28,42 @@ function isBusy(e: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
-export class SqliteDb {
-  readonly raw: Database.Database;
-  private readonly stmts = new Map<string, Database.Statement>();
-  /** Writes made durable so far (autocommit statements and transactions): a retry must not repeat one. */
-  private commits = 0;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-  constructor(
-    readonly path: string,
-    private readonly busyWaitMs = DEFAULT_BUSY_WAIT_MS,
-  ) {
-    this.raw = new Database(path);
-    this.raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.raw.pragma('journal_mode = WAL');
-    // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose the last commits.
-    this.raw.pragma('synchronous = NORMAL');
+export class SqliteDb implements SqlDb {
+  readonly dialect: Dialect = sqliteDialect;
+  private db: Database.Database | null = null;
+  private closed = false;
+  private readonly stmts = new Map<string, Database.Statement>();
+  /** A transaction holds the connection; these wait for it, in order. */
+  private held = false;
+  private readonly waiting: (() => void)[] = [];
+  /** exclusive(): the last section of each name, which the next waits for. */
+  private readonly sections = new Map<string, Promise<unknown>>();
+  /** Statements for the transaction that holds the connection. */
+  private readonly inTx: Q = {
+    all: async <T>(sql: string, ...p: Param[]) => this.stmt(sql).all(...p) as T[],
+    get: async <T>(sql: string, ...p: Param[]) => this.stmt(sql).get(...p) as T | undefined,
+    run: async (sql: string, ...p: Param[]) => result(this.stmt(sql).run(...p)),
+  };
+
+  constructor(readonly path: string, private readonly busyWaitMs = DEFAULT_BUSY_WAIT_MS) {}
+
+  /** The connection, opened on first use. */
+  get raw(): Database.Database {
+    if (this.closed) throw new Error(`the metadata store ${this.path} is closed`);
+    if (!this.db) {
+      const db = new Database(this.path);
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
+      // NORMAL is durable across application crashes in WAL mode; only an OS crash may lose the last commits.
+      db.pragma('synchronous = NORMAL');
+      this.db = db;
+    }
+    return this.db;
   }
 
-  stmt(sql: string): Database.Statement {
+  private stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
     if (!s) {
       s = this.raw.prepare(sql);
@@ -49,36 +72,115 @@ export class SqliteDb {
     return s;
   }
 
-  get<T>(sql: string, ...params: Params): T | undefined {
-    return this.stmt(sql).get(...params) as T | undefined;
-  }
+  all<T>(sql: string, ...p: Param[]): Promise<T[]> { return this.autocommit(() => this.stmt(sql).all(...p) as T[]); }
+  get<T>(sql: string, ...p: Param[]): Promise<T | undefined> { return this.autocommit(() => this.stmt(sql).get(...p) as T | undefined); }
+  run(sql: string, ...p: Param[]): Promise<RunResult> { return this.autocommit(() => result(this.stmt(sql).run(...p))); }
 
-  all<T>(sql: string, ...params: Params): T[] {
-    return this.stmt(sql).all(...params) as T[];
-  }
-
-  run(sql: string, ...params: Params): Database.RunResult {
-    const r = this.stmt(sql).run(...params);
-    if (!this.raw.inTransaction) this.commits++;
-    return r;
-  }
-
-  /**
-   * Runs one store call (synchronous SQLite work). While another process
-   * holds the lock it needs, the call is retried after an asynchronous sleep,
-   * so the event loop keeps serving everything else; a call is retried only
-   * when the failed attempt committed nothing (a transaction rolls back as a
-   * whole, so one that met the lock left no trace). After `busyWaitMs` it
-   * fails with an error that says so.
-   */
-  async retrying<T>(fn: () => T): Promise<T> {
-    const deadline = Date.now() + this.busyWaitMs;
-    for (let sleep = 1; ; sleep = Math.min(sleep * 2, MAX_RETRY_SLEEP_MS)) {
-      const before = this.commits;
+  /** One statement on its own: at once when no transaction holds the connection; a lock held by another process is waited for. */
+  private async autocommit<T>(fn: () => T): Promise<T> {
+    if (this.held) {
+      // Wait for the transaction, then run while holding the connection ourselves.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
       try {
         return fn();
       } catch (e) {
-        if (!isBusy(e) || this.commits !== before) throw e;
+        if (!isBusy(e)) throw e;
+        return await this.retrying(async () => fn());
+      } finally {
+        this.release();
+      }
+    }
+    try {
+      return fn();
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+    }
+    return this.holding(() => this.retrying(async () => fn()));
+  }
+
+  /**
+   * Runs fn in a write transaction taken up front (BEGIN IMMEDIATE), so
+   * read-then-write is race free. Another process's write lock is waited for
+   * off the loop; a transaction that meets it midway rolls back as a whole
+   * and runs again.
+   */
+  async tx<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.held = true;
+    try {
+      try {
+        return await this.attempt(fn);
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+      }
+      return await this.retrying(() => this.attempt(fn));
+    } finally {
+      this.release();
+    }
+  }
+
+  /** One run of a transaction; on any error it is rolled back. */
+  private async attempt<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    this.stmt('BEGIN IMMEDIATE').run();
+    try {
+      const out = await fn(this.inTx);
+      this.stmt('COMMIT').run();
+      return out;
+    } catch (e) {
+      // SQLite may already have rolled back (e.g. SQLITE_FULL); then there is nothing to undo.
+      if (this.raw.inTransaction) this.stmt('ROLLBACK').run();
+      throw e;
+    }
+  }
+
+  /** One SQLite file has one writer at a time: a write transaction is the serialized section. */
+  serialized<T>(_name: string, fn: (q: Q) => Promise<T>): Promise<T> {
+    return this.tx(fn);
+  }
+
+  batch<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    return this.tx(fn);
+  }
+
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    let tail = this.sections.get(name) ?? Promise.resolve();
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    this.sections.set(name, tail);
+    return run;
+  }
+
+  /** Synchronous work on the raw connection (schema creation), holding it like a transaction. */
+  withRaw<T>(fn: (db: Database.Database) => T): Promise<T> {
+    return this.holding(() => this.retrying(async () => fn(this.raw)));
+  }
+
+  /** Runs fn holding the connection; callers queue in order. */
+  private async holding<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.held = true;
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Hands the connection to the next waiter, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+  }
+
+  /** Runs attempt again, after an asynchronous sleep, while it fails on another process's lock (it must have left no trace). */
+  private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.busyWaitMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, MAX_RETRY_SLEEP_MS)) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (!isBusy(e)) throw e;
         const left = deadline - Date.now();
         if (left <= 0) {
           throw new Error(
@@ -87,51 +189,19 @@ export class SqliteDb {
             { cause: e },
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(sleep, left)));
+        await sleep(Math.min(pause, left));
       }
     }
   }
 
-  /**
-   * Runs fn in a write transaction taken up front (BEGIN IMMEDIATE), so
-   * read-then-write is race free; nested calls become savepoints. Done with
-   * cached statements rather than better-sqlite3's transaction(), which
-   * builds a new wrapper function on every call.
-   */
-  tx<T>(fn: () => T): T {
-    if (this.raw.inTransaction) {
-      this.stmt('SAVEPOINT mogfs_tx').run();
-      try {
-        const r = fn();
-        this.stmt('RELEASE mogfs_tx').run();
-        return r;
-      } catch (e) {
-        this.stmt('ROLLBACK TO mogfs_tx').run();
-        this.stmt('RELEASE mogfs_tx').run();
-        throw e;
-      }
-    }
-    this.stmt('BEGIN IMMEDIATE').run();
-    try {
-      const r = fn();
-      this.stmt('COMMIT').run();
-      this.commits++;
-      return r;
-    } catch (e) {
-      // SQLite may already have rolled back (e.g. SQLITE_FULL); then there is nothing to undo.
-      if (this.raw.inTransaction) this.stmt('ROLLBACK').run();
-      throw e;
-    }
-  }
-
-  close(): void {
+  async close(): Promise<void> {
     this.stmts.clear();
-    this.raw.close();
+    this.db?.close();
+    this.db = null;
+    this.closed = true;
   }
 }
 
-/** True for a UNIQUE or PRIMARY KEY violation. */
-export function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+function result(r: Database.RunResult): RunResult {
+  return { changes: r.changes, insertId: Number(r.lastInsertRowid) };
 }

@@ -1,45 +1,45 @@
 /**
- * Domains, classes, hosts, devices and server settings on MySQL. Ids are
- * max+1 as the original allocates them, under a named lock so trackers
- * sharing the database never race for one.
+ * Domains, classes, hosts, devices and server settings: the rows that
+ * describe the cluster rather than the files in it. Ids are max+1 as the
+ * original allocates them, inside a serialized section so trackers sharing
+ * the database never race for one.
  */
 import { MogError } from '../../protocol';
 import type { ClassRow, DevicePatch, DeviceRow, DomainRow, DomainUsage, HostPatch, HostRow } from '../types';
-import { isDuplicate, isDuplicatePrimary, MysqlDb, Param, Q } from './db';
+import type { Param, Q, SqlDb } from './conn';
 
 const HOST_COLS = ['status', 'http_port', 'http_get_port', 'hostname', 'hostip', 'altip', 'altmask'] as const;
 const DEVICE_COLS = ['hostid', 'status', 'weight', 'mb_total', 'mb_used', 'mb_asof'] as const;
 
 /**
  * An UPDATE of the columns a patch sets, as one statement text whatever it
- * sets (each column `IF(given, value, column)`), so patches do not each
- * prepare a statement of their own (see db.ts).
+ * sets (each column `CASE WHEN given THEN value ELSE column END`), so patches
+ * do not each prepare a statement of their own.
  */
 function patchUpdate<C extends string>(
   table: string, cols: readonly C[], idCol: string, patch: Partial<Record<C, unknown>>,
 ): { sql: string; params: Param[] } {
   return {
-    sql: `UPDATE ${table} SET ${cols.map((c) => `${c} = IF(?, ?, ${c})`).join(', ')} WHERE ${idCol} = ?`,
+    sql: `UPDATE ${table} SET ${cols.map((c) => `${c} = CASE WHEN ? THEN ? ELSE ${c} END`).join(', ')} WHERE ${idCol} = ?`,
     params: cols.flatMap((c) => [patch[c] !== undefined ? 1 : 0, (patch[c] ?? null) as Param]),
   };
 }
 
-/**
- * Inserts with id = max+1. The named lock makes allocation one at a time
- * across every tracker on the database, so two never compute the same id.
- */
-function insertNextId(
-  db: MysqlDb, table: string, alloc: (q: Q) => Promise<number>, insert: (q: Q, id: number) => Promise<void>,
-): Promise<number> {
-  return db.withLock(`alloc:${table}`, async (q) => {
-    const id = await alloc(q);
-    await insert(q, id);
-    return id;
-  });
+async function maxId(q: Q, sql: string, ...params: Param[]): Promise<number> {
+  return Number((await q.get<{ m: number | null }>(sql, ...params))?.m ?? 0);
 }
 
-export class MysqlLayout {
-  constructor(private readonly db: MysqlDb) {}
+export class Layout {
+  constructor(private readonly db: SqlDb) {}
+
+  /** Inserts with id = max+1, one allocation at a time across every tracker on the database. */
+  private insertNextId(table: string, alloc: (q: Q) => Promise<number>, insert: (q: Q, id: number) => Promise<void>): Promise<number> {
+    return this.db.serialized(`alloc:${table}`, async (q) => {
+      const id = await alloc(q);
+      await insert(q, id);
+      return id;
+    });
+  }
 
   listDomains(): Promise<DomainRow[]> {
     return this.db.all<DomainRow>('SELECT dmid, namespace FROM domain ORDER BY dmid');
@@ -49,8 +49,8 @@ export class MysqlLayout {
     const exists = (): MogError => new MogError('domain_exists', `domain "${namespace}" already exists`);
     if (await this.db.get('SELECT 1 FROM domain WHERE namespace = ?', namespace)) throw exists();
     try {
-      const dmid = await insertNextId(this.db, 'domain',
-        async (q) => ((await q.get<{ m: number | null }>('SELECT MAX(dmid) AS m FROM domain'))?.m ?? 0) + 1,
+      const dmid = await this.insertNextId('domain',
+        (q) => maxId(q, 'SELECT MAX(dmid) AS m FROM domain').then((m) => m + 1),
         async (q, id) => {
           if (id > 65535) throw new MogError('failure', 'no domain id left (the schema allows 65535 domains)');
           await q.run('INSERT INTO domain (dmid, namespace) VALUES (?, ?)', id, namespace);
@@ -58,7 +58,7 @@ export class MysqlLayout {
       );
       return { dmid, namespace };
     } catch (e) {
-      if (isDuplicate(e)) throw exists();
+      if (this.db.dialect.isDuplicate(e)) throw exists();
       throw e;
     }
   }
@@ -85,16 +85,13 @@ export class MysqlLayout {
     );
   }
 
+  /** classid max+1 in the domain; a class named 'default' is classid 0, as the original stores it. */
   async createClass(c: Omit<ClassRow, 'classid'>): Promise<ClassRow> {
     const exists = (): MogError => new MogError('class_exists', `class "${c.classname}" already exists in this domain`);
     if (await this.db.get('SELECT 1 FROM class WHERE dmid = ? AND classname = ?', c.dmid, c.classname)) throw exists();
     try {
-      const classid = await insertNextId(this.db, 'class',
-        async (q) => {
-          if (c.classname === 'default') return 0;
-          const m = await q.get<{ m: number | null }>('SELECT MAX(classid) AS m FROM class WHERE dmid = ?', c.dmid);
-          return (m?.m ?? 0) + 1;
-        },
+      const classid = await this.insertNextId('class',
+        async (q) => (c.classname === 'default' ? 0 : (await maxId(q, 'SELECT MAX(classid) AS m FROM class WHERE dmid = ?', c.dmid)) + 1),
         async (q, id) => {
           if (id > 255) throw new MogError('failure', 'no class id left in this domain (the schema allows 255)');
           await q.run(
@@ -105,7 +102,7 @@ export class MysqlLayout {
       );
       return { ...c, classid };
     } catch (e) {
-      if (isDuplicate(e)) throw exists();
+      if (this.db.dialect.isDuplicate(e)) throw exists();
       throw e;
     }
   }
@@ -117,7 +114,7 @@ export class MysqlLayout {
         c.classname, c.mindevcount, c.replpolicy, c.hashtype, c.dmid, c.classid,
       );
     } catch (e) {
-      if (isDuplicate(e)) throw new MogError('class_exists', `class "${c.classname}" already exists in this domain`);
+      if (this.db.dialect.isDuplicate(e)) throw new MogError('class_exists', `class "${c.classname}" already exists in this domain`);
       throw e;
     }
   }
@@ -154,14 +151,11 @@ export class MysqlLayout {
         await insert(this.db, h.hostid);
         row.hostid = h.hostid;
       } else {
-        row.hostid = await insertNextId(this.db, 'host',
-          async (q) => ((await q.get<{ m: number | null }>('SELECT MAX(hostid) AS m FROM host'))?.m ?? 0) + 1,
-          insert,
-        );
+        row.hostid = await this.insertNextId('host', (q) => maxId(q, 'SELECT MAX(hostid) AS m FROM host').then((m) => m + 1), insert);
       }
     } catch (e) {
-      if (isDuplicatePrimary(e)) throw new MogError('host_exists', `host id ${h.hostid} is already registered`);
-      if (isDuplicate(e)) await this.checkHostUnique(h.hostname, h.hostip, null);
+      if (this.db.dialect.isDuplicatePrimary(e)) throw new MogError('host_exists', `host id ${h.hostid} is already registered`);
+      if (this.db.dialect.isDuplicate(e)) await this.checkHostUnique(h.hostname, h.hostip, null);
       throw e;
     }
     return row;
@@ -174,7 +168,7 @@ export class MysqlLayout {
       const u = patchUpdate('host', HOST_COLS, 'hostid', patch);
       await this.db.run(u.sql, ...u.params, hostid);
     } catch (e) {
-      if (isDuplicate(e)) await this.checkHostUnique(patch.hostname, patch.hostip, hostid);
+      if (this.db.dialect.isDuplicate(e)) await this.checkHostUnique(patch.hostname, patch.hostip, hostid);
       throw e;
     }
   }
@@ -213,14 +207,9 @@ export class MysqlLayout {
     };
     try {
       if (d.devid) await insert(this.db, d.devid);
-      else {
-        row.devid = await insertNextId(this.db, 'device',
-          async (q) => ((await q.get<{ m: number | null }>('SELECT MAX(devid) AS m FROM device'))?.m ?? 0) + 1,
-          insert,
-        );
-      }
+      else row.devid = await this.insertNextId('device', (q) => maxId(q, 'SELECT MAX(devid) AS m FROM device').then((m) => m + 1), insert);
     } catch (e) {
-      if (isDuplicate(e)) throw new MogError('existing_devid', `device id ${d.devid} is already registered`);
+      if (this.db.dialect.isDuplicate(e)) throw new MogError('existing_devid', `device id ${d.devid} is already registered`);
       throw e;
     }
     return row;
@@ -241,6 +230,6 @@ export class MysqlLayout {
   }
 
   async setSetting(field: string, value: string): Promise<void> {
-    await this.db.run('REPLACE INTO server_settings (field, value) VALUES (?, ?)', field, value);
+    await this.db.run(`${this.db.dialect.replace} INTO server_settings (field, value) VALUES (?, ?)`, field, value);
   }
 }

@@ -1,28 +1,29 @@
 /**
- * mogfs_file_attr on MySQL (see ../attrs.ts). The upsert holds a shared lock
- * on the file row, so it serialises with a delete of that file: either the
- * delete comes first and nothing is written, or it comes after and removes
- * the attribute row with the file.
+ * mogfs_file_attr and mogfs_file_xattr (see ../attrs.ts): attributes of
+ * stored files. A write first reads the file row with a shared lock (MySQL;
+ * SQLite's write transaction locks the file), so it serialises with a
+ * delete of that file: either the delete comes first and nothing is
+ * written, or it comes after and removes the attribute rows with the file.
  */
 import { ATTR_COLUMNS, attrValues, attrsFromRow } from '../attrs';
 import type { AttrRow, FileAttrs, FileWithAttrs } from '../attrs';
 import type { FileRow } from '../types';
-import { chunks, marks, MysqlDb, padList, Param } from './db';
-import type { KeySql } from './keysql';
+import type { Dialect, KeyCodec, Param, SqlDb } from './conn';
+import { chunks, marks, padList } from './lists';
 
 const COLS = ATTR_COLUMNS.join(', ');
-const KEEP = ATTR_COLUMNS.map((c) => `${c} = COALESCE(VALUES(${c}), ${c})`).join(', ');
 
-export class MysqlAttrs {
-  constructor(private readonly db: MysqlDb, private readonly fileKey: KeySql) {}
+export class Attrs {
+  constructor(private readonly db: SqlDb, private readonly fileKey: KeyCodec) {}
+
+  private get d(): Dialect { return this.db.dialect; }
 
   async setFileAttrs(fid: number, attrs: Partial<FileAttrs>): Promise<boolean> {
+    const d = this.d;
+    const keep = ATTR_COLUMNS.map((c) => `${c} = COALESCE(${d.excluded(c)}, ${c})`).join(', ');
     return this.db.tx(async (q) => {
-      if (!(await q.get('SELECT fid FROM file WHERE fid = ? LOCK IN SHARE MODE', fid))) return false;
-      await q.run(
-        `INSERT INTO mogfs_file_attr (fid, ${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${KEEP}`,
-        fid, ...attrValues(attrs),
-      );
+      if (!(await q.get(`SELECT fid FROM file WHERE fid = ?${d.forShare}`, fid))) return false;
+      await q.run(`INSERT INTO mogfs_file_attr (fid, ${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)${d.upsert('fid', keep)}`, fid, ...attrValues(attrs));
       return true;
     });
   }
@@ -35,11 +36,11 @@ export class MysqlAttrs {
     return rows.length ? attrsFromRow(rows[0]) : null;
   }
 
-  /** The rows of `keys` (those that exist), in the order given, each with its attributes. */
+  /** The files of `keys` that exist, in the order of `keys`, with their attributes. */
   async filesWithAttrs(dmid: number, keys: string[]): Promise<FileWithAttrs[]> {
     const k = this.fileKey;
     // A key the column cannot hold has no row.
-    const bound = keys.map((key) => k.tryBind(key)).filter((b): b is Buffer | string => b !== null);
+    const bound = keys.map((key) => k.tryBind(key)).filter((b): b is Param => b !== null);
     const byKey = new Map<string, FileRow & AttrRow & { xattrs: number }>();
     for (const part of chunks(bound)) {
       const list = padList<Param>(part);
@@ -69,20 +70,22 @@ export class MysqlAttrs {
   }
 
   async setFileXattr(fid: number, name: string, value: Buffer | null): Promise<boolean> {
+    const d = this.d;
     return this.db.tx(async (q) => {
-      if (!(await q.get('SELECT fid FROM file WHERE fid = ? LOCK IN SHARE MODE', fid))) return false;
-      const n = Buffer.from(name, 'utf8');
-      if (value === null) await q.run('DELETE FROM mogfs_file_xattr WHERE fid = ? AND name = ?', fid, n);
-      else await q.run('REPLACE INTO mogfs_file_xattr (fid, name, value) VALUES (?, ?, ?)', fid, n, value);
+      if (!(await q.get(`SELECT fid FROM file WHERE fid = ?${d.forShare}`, fid))) return false;
+      if (value === null) await q.run('DELETE FROM mogfs_file_xattr WHERE fid = ? AND name = ?', fid, d.nameParam(name));
+      else await q.run(`${d.replace} INTO mogfs_file_xattr (fid, name, value) VALUES (?, ?, ?)`, fid, d.nameParam(name), value);
       return true;
     });
   }
 
   async getFileXattrs(fid: number): Promise<Map<string, Buffer> | null> {
-    const rows = await this.db.all<{ fid: number; name: Buffer | null; value: Buffer | null }>(
-      `SELECT f.fid, x.name, x.value FROM file f LEFT JOIN mogfs_file_xattr x ON x.fid = f.fid WHERE f.fid = ? ORDER BY x.name`, fid,
+    const rows = await this.db.all<{ fid: number; name: Buffer | string | null; value: Buffer | null }>(
+      'SELECT f.fid, x.name, x.value FROM file f LEFT JOIN mogfs_file_xattr x ON x.fid = f.fid WHERE f.fid = ? ORDER BY x.name', fid,
     );
     if (rows.length === 0) return null;
-    return new Map(rows.filter((r) => r.name !== null).map((r) => [Buffer.from(r.name as Buffer).toString('utf8'), Buffer.from(r.value as Buffer)]));
+    return new Map(rows.filter((r) => r.name !== null).map((r) => [
+      Buffer.isBuffer(r.name) ? r.name.toString('utf8') : String(r.name), Buffer.from(r.value as Buffer),
+    ]));
   }
 }

@@ -1,15 +1,16 @@
 /**
- * MoveStore on MySQL (see ../rebalance.ts). Statement texts are fixed (lists
- * padded, LIMIT a parameter), as everywhere on this engine; the exclusive
- * section is a server-wide named lock, so trackers sharing the database
- * take turns.
+ * MoveStore (see ../rebalance.ts): what drain and rebalance read and queue.
+ * Statement texts are fixed (lists padded, LIMIT a parameter); the
+ * exclusive section is the engine's (SqlDb.exclusive).
  */
 import type { FidLength, MoveStore } from '../rebalance';
-import { chunks, lim, limit as limitParam, marks, padList } from './db';
-import type { MysqlDb } from './db';
+import { type Dialect, lim, type SqlDb } from './conn';
+import { chunks, marks, padList } from './lists';
 
-export class MysqlMoves implements MoveStore {
-  constructor(private readonly db: MysqlDb) {}
+export class Moves implements MoveStore {
+  constructor(private readonly db: SqlDb) {}
+
+  private get d(): Dialect { return this.db.dialect; }
 
   async deviceFidChunk(devid: number, age: 'old' | 'new', after: number, limit: number): Promise<FidLength[]> {
     const n = lim(limit);
@@ -20,25 +21,26 @@ export class MysqlMoves implements MoveStore {
            WHERE o.devid = ? AND (? = 0 OR o.fid < ?) ORDER BY o.fid DESC LIMIT ?`
         : `SELECT o.fid, f.length FROM file_on o JOIN file f ON f.fid = o.fid
            WHERE o.devid = ? AND ? >= 0 AND o.fid > ? ORDER BY o.fid LIMIT ?`;
-    const rows = await this.db.all<{ fid: number; length: number | null }>(sql, devid, after, after, limitParam(n));
+    const rows = await this.db.all<{ fid: number; length: number | null }>(sql, devid, after, after, this.d.limit(n));
     return rows.map((r) => ({ fid: Number(r.fid), length: Number(r.length ?? 0) }));
   }
 
   async enqueueMoves(fids: number[], fromdevid: number | null, flags: number, nexttry: number): Promise<number[]> {
     if (fids.length === 0) return [];
+    const d = this.d;
     return this.db.tx(async (q) => {
       const out: number[] = [];
       for (const part of chunks(fids)) {
         const list = padList(part);
         const queued = await q.all<{ fid: number }>(
-          `SELECT fid FROM file_to_replicate WHERE fid IN (${marks(list.length)}) FOR UPDATE`, ...list,
+          `SELECT fid FROM file_to_replicate WHERE fid IN (${marks(list.length)})${d.forUpdate}`, ...list,
         );
         const taken = new Set(queued.map((r) => Number(r.fid)));
         const free = part.filter((fid) => !taken.has(fid));
         if (free.length === 0) continue;
         const fl = padList(free);
         await q.run(
-          `INSERT IGNORE INTO file_to_replicate (fid, nexttry, fromdevid, flags) VALUES ${marks(fl.length, '(?, ?, ?, ?)')}`,
+          `${d.insertIgnore} INTO file_to_replicate (fid, nexttry, fromdevid, flags) VALUES ${marks(fl.length, '(?, ?, ?, ?)')}`,
           ...fl.flatMap((fid) => [fid, nexttry, fromdevid, flags]),
         );
         out.push(...free);
@@ -51,16 +53,16 @@ export class MysqlMoves implements MoveStore {
     const n = lim(limit);
     if (n === 0) return { queued: 0, last: null };
     const rows = await this.db.all<{ fid: number }>(
-      'SELECT fid FROM file_on WHERE devid = ? AND fid > ? ORDER BY fid LIMIT ?', devid, after, limitParam(n),
+      'SELECT fid FROM file_on WHERE devid = ? AND fid > ? ORDER BY fid LIMIT ?', devid, after, this.d.limit(n),
     );
     if (rows.length === 0) return { queued: 0, last: null };
     const last = Number(rows[rows.length - 1]!.fid);
     const res = await this.db.run(
-      `INSERT IGNORE INTO file_to_replicate (fid, nexttry, fromdevid, flags)
+      `${this.d.insertIgnore} INTO file_to_replicate (fid, nexttry, fromdevid, flags)
        SELECT fid, ?, NULL, 0 FROM file_on WHERE devid = ? AND fid > ? AND fid <= ?`,
       nexttry, devid, after, last,
     );
-    return { queued: res.affectedRows, last };
+    return { queued: res.changes, last };
   }
 
   async deviceUsage(devid: number): Promise<{ files: number; bytes: number }> {
@@ -71,6 +73,6 @@ export class MysqlMoves implements MoveStore {
   }
 
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return this.db.withLock(name, () => fn());
+    return this.db.exclusive(name, fn);
   }
 }

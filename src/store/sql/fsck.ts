@@ -1,36 +1,30 @@
 /**
- * fsck's rows on MySQL (see ../fsck.ts): fsck_log, the FSCK jobs of
- * file_to_queue and the fsck_* server settings. A step of the walk locks
- * the fsck_host row, so trackers sharing the database queue each fid once
- * and move the position one after another; claims lease rows with FOR
- * UPDATE (SKIP LOCKED where the server has it), as the other queues do.
+ * fsck's rows (see ../fsck.ts): fsck_log, the FSCK jobs of file_to_queue
+ * and the fsck_* server settings. A step of the walk reads the fsck_host
+ * row FOR UPDATE (MySQL; SQLite's write transaction locks the file), so
+ * trackers sharing the database queue each fid once and move the position
+ * one after another; claims lease rows as the other queues do.
  */
 import type { FsckInjectResult, FsckJob, FsckLogRow, FsckStore, NewFsckEvent } from '../fsck';
 import { FSCK_KEYS, FSCK_QUEUE } from '../fsck';
-import { chunks, lim, limit as limitParam, marks, padList } from './db';
-import type { MysqlDb, Q } from './db';
-import { supportsSkipLocked } from './queues';
+import { type Dialect, lim, type Q, type SqlDb } from './conn';
+import { chunks, marks, padList } from './lists';
 
-export class MysqlFsck implements FsckStore {
-  private skipLocked: Promise<boolean> | null = null;
+export class Fsck implements FsckStore {
+  constructor(private readonly db: SqlDb) {}
 
-  constructor(private readonly db: MysqlDb) {}
-
-  private hasSkipLocked(): Promise<boolean> {
-    this.skipLocked ??= this.db.get<{ v: string }>('SELECT VERSION() AS v').then((r) => supportsSkipLocked(r?.v ?? ''));
-    return this.skipLocked;
-  }
+  private get d(): Dialect { return this.db.dialect; }
 
   updateSettings(patch: Record<string, string | null>): Promise<void> {
     return this.db.tx(async (q) => {
-      for (const [field, value] of Object.entries(patch)) await setIn(q, field, value);
+      for (const [field, value] of Object.entries(patch)) await setIn(q, this.d, field, value);
     });
   }
 
   incrSetting(field: string, n: number): Promise<void> {
     return this.db.tx(async (q) => {
-      const r = await q.get<{ value: string | null }>('SELECT value FROM server_settings WHERE field = ? FOR UPDATE', field);
-      await setIn(q, field, String((Number(r?.value ?? 0) || 0) + n));
+      const r = await q.get<{ value: string | null }>(`SELECT value FROM server_settings WHERE field = ?${this.d.forUpdate}`, field);
+      await setIn(q, this.d, field, String((Number(r?.value ?? 0) || 0) + n));
     });
   }
 
@@ -39,9 +33,10 @@ export class MysqlFsck implements FsckStore {
   }
 
   inject(now: number, limit: number, maxQueue: number): Promise<FsckInjectResult> {
+    const d = this.d;
     return this.db.tx(async (q): Promise<FsckInjectResult> => {
       // The walk's lock: every step, and fsck_stop, goes through this row.
-      const host = await q.get<{ value: string | null }>('SELECT value FROM server_settings WHERE field = ? FOR UPDATE', FSCK_KEYS.host);
+      const host = await q.get<{ value: string | null }>(`SELECT value FROM server_settings WHERE field = ?${d.forUpdate}`, FSCK_KEYS.host);
       if (!host?.value) return { running: false, queued: 0, finished: false };
       const queued = await queueLength(q);
       if (queued >= maxQueue) return { running: true, queued: 0, finished: false };
@@ -49,25 +44,25 @@ export class MysqlFsck implements FsckStore {
       const end = Number(await getIn(q, FSCK_KEYS.end) ?? 0) || 0;
       const room = lim(Math.min(limit, maxQueue - queued));
       const fids = room > 0 && hi < end
-        ? (await q.all<{ fid: number }>(
-          'SELECT fid FROM file WHERE fid > ? AND fid <= ? ORDER BY fid LIMIT ?', hi, end, limitParam(room),
-        )).map((r) => Number(r.fid))
+        ? (await q.all<{ fid: number }>('SELECT fid FROM file WHERE fid > ? AND fid <= ? ORDER BY fid LIMIT ?', hi, end, d.limit(room)))
+          .map((r) => Number(r.fid))
         : [];
       if (fids.length > 0) {
         for (const part of chunks(fids)) {
           const padded = padList(part);
           await q.run(
-            `INSERT IGNORE INTO file_to_queue (fid, devid, type, nexttry) VALUES ${marks(padded.length, '(?, NULL, ?, ?)')}`,
+            `${d.insertIgnore} INTO file_to_queue (fid, devid, type, nexttry) VALUES ${marks(padded.length, '(?, NULL, ?, ?)')}`,
             ...padded.flatMap((fid) => [fid, FSCK_QUEUE, now]),
           );
         }
-        await setIn(q, FSCK_KEYS.highest, String(fids[fids.length - 1]));
+        await setIn(q, d, FSCK_KEYS.highest, String(fids[fids.length - 1]));
         return { running: true, queued: fids.length, finished: false };
       }
       if (queued > 0) return { running: true, queued: 0, finished: false };
-      if (end > hi) await setIn(q, FSCK_KEYS.highest, String(end));
-      await setIn(q, FSCK_KEYS.host, null);
-      await setIn(q, FSCK_KEYS.stopTime, String(now));
+      // Nothing left to queue and nothing left to check: the walk is over.
+      if (end > hi) await setIn(q, d, FSCK_KEYS.highest, String(end));
+      await setIn(q, d, FSCK_KEYS.host, null);
+      await setIn(q, d, FSCK_KEYS.stopTime, String(now));
       return { running: false, queued: 0, finished: true };
     });
   }
@@ -75,11 +70,11 @@ export class MysqlFsck implements FsckStore {
   async claim(now: number, limit: number, leaseSeconds: number): Promise<FsckJob[]> {
     const n = lim(limit);
     if (n === 0) return [];
-    const skip = (await this.hasSkipLocked()) ? ' SKIP LOCKED' : '';
+    const d = this.d;
     return this.db.tx(async (q) => {
       const jobs = (await q.all<FsckJob>(
-        `SELECT fid, nexttry, failcount FROM file_to_queue WHERE type = ? AND nexttry <= ? ORDER BY nexttry LIMIT ? FOR UPDATE${skip}`,
-        FSCK_QUEUE, now, limitParam(n),
+        `SELECT fid, nexttry, failcount FROM file_to_queue WHERE type = ? AND nexttry <= ? ORDER BY nexttry, fid LIMIT ?${d.forUpdate}${d.skipLocked}`,
+        FSCK_QUEUE, now, d.limit(n),
       )).map((j) => ({ fid: Number(j.fid), nexttry: Number(j.nexttry), failcount: Number(j.failcount) }));
       for (const part of chunks(jobs.map((j) => j.fid))) {
         const fids = padList(part);
@@ -119,7 +114,7 @@ export class MysqlFsck implements FsckStore {
 
   async logRows(afterLogid: number, limit: number): Promise<FsckLogRow[]> {
     const rows = await this.db.all<FsckLogRow>(
-      'SELECT logid, utime, fid, evcode, devid FROM fsck_log WHERE logid > ? ORDER BY logid LIMIT ?', afterLogid, limitParam(limit),
+      'SELECT logid, utime, fid, evcode, devid FROM fsck_log WHERE logid > ? ORDER BY logid LIMIT ?', afterLogid, this.d.limit(limit),
     );
     return rows.map((r) => ({
       logid: Number(r.logid),
@@ -151,9 +146,9 @@ async function getIn(q: Q, field: string): Promise<string | null> {
   return (await q.get<{ value: string | null }>('SELECT value FROM server_settings WHERE field = ?', field))?.value ?? null;
 }
 
-async function setIn(q: Q, field: string, value: string | null): Promise<void> {
+async function setIn(q: Q, d: Dialect, field: string, value: string | null): Promise<void> {
   if (value === null) await q.run('DELETE FROM server_settings WHERE field = ?', field);
-  else await q.run('REPLACE INTO server_settings (field, value) VALUES (?, ?)', field, value);
+  else await q.run(`${d.replace} INTO server_settings (field, value) VALUES (?, ?)`, field, value);
 }
 
 async function queueLength(q: Q): Promise<number> {
