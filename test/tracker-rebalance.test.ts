@@ -153,4 +153,30 @@ forEachEngine((engine) => {
     assert.match(stop.stderr, /rebal_not_started/);
     await run('reset');
   });
+
+  test('a run outlives the tracker that started it: the other tracker carries it to the end', async () => {
+    const a0 = c.admin(0);
+    const a1 = c.admin(1);
+    const cl = c.client([1]);
+    const limit = 8;
+    const before = (await c.stores[1].moves.deviceUsage(2)).files;
+    const before1 = (await c.stores[1].moves.deviceUsage(1)).files;
+    await c.stores[1].setSetting('queue_rate_for_rebal', '2');
+    await a0.rebalanceSetPolicy(`from_devices=2 to_devices=1 limit_type=device limit_by=count limit=${limit}`);
+    await a0.rebalance('start');
+    await waitFor('some fids queued', async () => Number(stateOf((await a1.rebalance('status')).state ?? '').fids_queued) >= 2, 20_000);
+    // The tracker that took the start command goes away mid-run.
+    await c.closeTracker(0);
+    await waitFor('the rebalance to finish on the surviving tracker',
+      async () => Number(stateOf((await a1.rebalance('status')).state ?? '').time_finished) > 0, 60_000);
+    await waitFor('the moves to be done', async () => (await c.stores[1].queueDepths()).replicate === 0, 60_000);
+    assert.equal(stateOf((await a1.rebalance('status')).state ?? '').fids_queued, String(limit));
+    assert.equal((await c.stores[1].moves.deviceUsage(2)).files, before - limit);
+    assert.equal((await c.stores[1].moves.deviceUsage(1)).files, before1 + limit);
+    for (const [k, d] of data) {
+      const devids = (await cl.fileInfo(k, { devices: true })).devids!;
+      assert.ok(devids.length >= 2, `${k} on ${devids}`);
+      assert.ok((await cl.getBuffer(k)).equals(d), k);
+    }
+  });
 });
