@@ -87,5 +87,5 @@ export interface TrackerContext {
   /** The last warnings and errors this tracker logged (mogfs_stats sends them to the status page). */
   readonly recent: RecentErrors;
   /** Nudge a background worker: there is new work in its queue. */
-  wake(worker: 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance'): void;
+  wake(worker: 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance' | 'fsck'): void;
 }

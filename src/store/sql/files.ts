@@ -55,13 +55,18 @@ export class Files {
       // after a restart): give the fid back and push the counter past the
       // highest fid any table still uses.
       await this.db.run('DELETE FROM tempfile WHERE fid = ?', fid);
-      const top = await this.db.get<{ m: number | null }>(
-        `SELECT ${this.d.greatest}(${this.d.greatest}(COALESCE((SELECT MAX(fid) FROM file), 0),
-           COALESCE((SELECT MAX(fid) FROM file_to_delete2), 0)), COALESCE((SELECT MAX(fid) FROM file_to_replicate), 0)) AS m`,
-      );
-      await this.d.bumpFidCounter(this.db, Number(top?.m ?? 0));
+      await this.pushFidCounter();
     }
     throw new Error('could not allocate a fid: the tempfile counter keeps colliding with fids in use');
+  }
+
+  /** Moves the fid counter past the highest fid any table still uses. */
+  async pushFidCounter(): Promise<void> {
+    const top = await this.db.get<{ m: number | null }>(
+      `SELECT ${this.d.greatest}(${this.d.greatest}(COALESCE((SELECT MAX(fid) FROM file), 0),
+         COALESCE((SELECT MAX(fid) FROM file_to_delete2), 0)), COALESCE((SELECT MAX(fid) FROM file_to_replicate), 0)) AS m`,
+    );
+    await this.d.bumpFidCounter(this.db, Number(top?.m ?? 0));
   }
 
   /** A fid is taken while a file row, or a queued delete of an old file, still uses it: one round trip for both. */
@@ -109,7 +114,7 @@ export class Files {
     const d = this.d;
     return this.db.tx(async (q) => {
       if ((await q.run('DELETE FROM tempfile WHERE fid = ?', f.fid)).changes === 0) {
-        throw new MogError('no_temp_file', `fid ${f.fid} has no open upload (closed twice, or expired); upload again`);
+        throw noTempFile(f.fid);
       }
       let replacedFid: number | null = null;
       const insert = (): Promise<unknown> => q.run(
@@ -309,6 +314,11 @@ export class Files {
   async setChecksum(fid: number, c: Checksum): Promise<void> {
     await this.db.run(`${this.d.replace} INTO checksum (fid, hashtype, checksum) VALUES (?, ?, ?)`, fid, c.hashtype, c.checksum);
   }
+}
+
+/** create_close of a fid whose tempfile row is gone. */
+export function noTempFile(fid: number): MogError {
+  return new MogError('no_temp_file', `fid ${fid} has no open upload (closed twice, or expired); upload again`);
 }
 
 function devidsOf(rows: { devid: number | null }[]): number[] {

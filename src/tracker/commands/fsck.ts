@@ -48,6 +48,7 @@ export const fsck_start: Handler = async ({ ctx }) => {
     [FSCK_KEYS.startFid]: String(start),
     [FSCK_KEYS.host]: fsckHostname(),
   });
+  ctx.wake('fsck');
   return {};
 };
 

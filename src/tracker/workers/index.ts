@@ -21,7 +21,7 @@ export { reapTempfiles } from './reaper';
 export { reapDeadDevices } from './deadreaper';
 export { policyMin, replicateTo } from './policy';
 
-export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance';
+export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance' | 'fsck';
 
 export interface WorkersHandle {
   /** Resolves once the monitor's first round over all devices is done (ctx.observed filled). */
@@ -93,6 +93,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
       else if (worker === 'delete') del.wake();
       else if (worker === 'reaper') deadReaper?.wake();
       else if (worker === 'rebalance') rebalance?.wake();
+      else if (worker === 'fsck') fsck.wake();
       else monitor.wake();
     },
     close(): Promise<void> {
