@@ -50,6 +50,8 @@ export class MysqlDb implements SqlDb {
     this.pool = mysql.createPool({
       host: u.hostname,
       port: u.port ? Number(u.port) : 3306,
+      // ?socket=/run/mysqld/mysqld.sock: the server's Unix socket instead of TCP (a server on this machine).
+      socketPath: u.searchParams.get('socket') ?? undefined,
       user: decodeURIComponent(u.username),
       password: decodeURIComponent(u.password),
       database: this.database,
