@@ -67,6 +67,8 @@ describe('mogilefsd process', () => {
     assert.throws(() => parseListen('host:port'), /HOST:PORT/);
     assert.equal(dsnFromDbi('DBI:mysql:mogilefs:host=db1;port=3307', 'mogile', 'p@ss'), 'mysql://mogile:p%40ss@db1:3307/mogilefs');
     assert.equal(dsnFromDbi('DBI:SQLite:dbname=/var/lib/mogile.db'), 'sqlite:/var/lib/mogile.db');
+    assert.equal(dsnFromDbi('DBI:mysql:database=mogilefs;mysql_socket=/run/mysqld/mysqld.sock', 'mogile'),
+      'mysql://mogile@127.0.0.1:3306/mogilefs?socket=%2Frun%2Fmysqld%2Fmysqld.sock');
     assert.throws(() => dsnFromDbi('DBI:Pg:dbname=x'), /not a DBI:mysql/);
   });
 });

@@ -81,8 +81,9 @@ export function parseListen(value: string): ListenAddress {
 }
 
 /**
- * Our DSN from the original's DBI one: `DBI:mysql:DB:host=H;port=P` with
- * db_user/db_pass, or `DBI:SQLite:dbname=PATH`.
+ * Our DSN from the original's DBI one: `DBI:mysql:DB:host=H;port=P` (and
+ * DBD::mysql's `mysql_socket=PATH`) with db_user/db_pass, or
+ * `DBI:SQLite:dbname=PATH`.
  */
 export function dsnFromDbi(dbi: string, user?: string, pass?: string): string {
   const sqlite = /^dbi:sqlite:(?:dbname=)?(.+)$/i.exec(dbi);
@@ -92,6 +93,7 @@ export function dsnFromDbi(dbi: string, user?: string, pass?: string): string {
   let db = '';
   let host = '127.0.0.1';
   let port = '3306';
+  let socket = '';
   for (const part of my[1].split(/[;:]/)) {
     const kv = /^(\w+)=(.*)$/.exec(part);
     if (!kv) {
@@ -99,9 +101,10 @@ export function dsnFromDbi(dbi: string, user?: string, pass?: string): string {
     } else if (kv[1] === 'host') host = kv[2];
     else if (kv[1] === 'port') port = kv[2];
     else if (kv[1] === 'database' || kv[1] === 'dbname') db = kv[2];
+    else if (kv[1] === 'mysql_socket') socket = kv[2];
   }
   const auth = user ? `${encodeURIComponent(user)}${pass ? ':' + encodeURIComponent(pass) : ''}@` : '';
-  return `mysql://${auth}${host}:${port}/${db}`;
+  return `mysql://${auth}${host}:${port}/${db}${socket ? `?socket=${encodeURIComponent(socket)}` : ''}`;
 }
 
 /** The first of flag, file value, that is defined. */
