@@ -148,7 +148,8 @@ forEachEngine((engine, env) => {
     // The re-queue is remembered: finishing runs it once more, retrying runs it now.
     await a.finishReplicate(20);
     await a.retryReplicate(21, now + 600, 1);
-    const again = await b.claimReplicateJobs(now, 10, 120);
+    // Both are due at the store's clock now, which may have passed `now` by a second meanwhile.
+    const again = await b.claimReplicateJobs(now + 60, 10, 120);
     assert.deepEqual(again.map((j) => [j.fid, j.fromdevid]), [[20, 3], [21, null]]);
     await b.finishReplicate(20);
     await b.finishReplicate(21);
