@@ -84,6 +84,8 @@ export interface TrackerContext {
   invalidateLayout(): void;
   /** Monitor observations by devid (empty until the first round). */
   readonly observed: Map<number, ObservedDevice>;
+  /** Device I/O utilization in percent as the storage nodes report it (workers/iostat.ts), with when. */
+  readonly utilization: Map<number, { util: number; at: number }>;
   /** The last warnings and errors this tracker logged (mogfs_stats sends them to the status page). */
   readonly recent: RecentErrors;
   /** Nudge a background worker: there is new work in its queue. */

@@ -63,6 +63,7 @@ export function createContext(
     log,
     recent,
     observed,
+    utilization: new Map(),
     layout(): Promise<Layout> {
       if (cached && Date.now() - loadedAt < LAYOUT_TTL_MS) return Promise.resolve(cached);
       if (!inflight) {

@@ -6,6 +6,7 @@
  */
 import type { Layout, ObservedDevice } from './context';
 import type { DeviceWithHost } from './commands/lookup';
+import { freshUtilization, type UtilizationMap } from './workers/iostat';
 
 /** How many of the emptiest devices create_open chooses among (the original: 20). */
 const FREESPACE_CANDIDATES = 20;
@@ -93,10 +94,24 @@ export interface ReadCandidate {
 }
 
 /**
- * The devices holding a fid that a client may read from, in weighted random
- * order (weight: the device's weight, default 100), reachable ones first.
+ * A copy's weight in get_paths' order (sort_devs_by_utilization): 102 minus
+ * the device's I/O utilization when its node reports one, else the device's
+ * weight; 100 when either comes to nothing.
  */
-export function readCandidates(layout: Layout, observed: ReadonlyMap<number, ObservedDevice>, devids: number[], random: () => number = Math.random): ReadCandidate[] {
+function readWeight(device: DeviceWithHost['device'], util: UtilizationMap | undefined): number {
+  const u = freshUtilization(util, device.devid);
+  return (u !== null ? Math.round(102 - u) : device.weight) || 100;
+}
+
+/**
+ * The devices holding a fid that a client may read from, in weighted random
+ * order (weight: the less busy the device, the earlier; see readWeight),
+ * reachable ones first.
+ */
+export function readCandidates(
+  layout: Layout, observed: ReadonlyMap<number, ObservedDevice>, devids: number[],
+  random: () => number = Math.random, util?: UtilizationMap,
+): ReadCandidate[] {
   const hosts = new Map(layout.hosts.map((h) => [h.hostid, h]));
   const weighted: Array<[DeviceWithHost, number]> = [];
   for (const devid of devids) {
@@ -104,7 +119,7 @@ export function readCandidates(layout: Layout, observed: ReadonlyMap<number, Obs
     if (!device || !READABLE.has(device.status)) continue;
     const host = hosts.get(device.hostid);
     if (!host || host.status !== 'alive') continue;
-    weighted.push([{ device, host }, device.weight || 100]);
+    weighted.push([{ device, host }, readWeight(device, util)]);
   }
   const ordered = weightedOrder(weighted, random).map((dh) => {
     const o = observed.get(dh.device.devid);

@@ -8,6 +8,7 @@ import { isMogError } from '../../protocol';
 import type { DeviceStatus } from '../../store';
 import type { ObservedDevice } from '../context';
 import { mogErr } from './errors';
+import { freshUtilization } from '../workers/iostat';
 import { int, num } from './lookup';
 import type { Handler, ReplyArgs } from './types';
 
@@ -76,7 +77,7 @@ export const get_devices: Handler = async ({ ctx }, args) => {
     ret[p + 'mb_used'] = used;
     ret[p + 'mb_asof'] = d.mb_asof ?? o?.asof ?? null;
     ret[p + 'mb_free'] = total !== null && used !== null ? total - used : null;
-    ret[p + 'utilization'] = null;
+    ret[p + 'utilization'] = freshUtilization(ctx.utilization, d.devid);
     ret[p + 'reject_bad_md5'] = null;
   }
   ret.devices = n;

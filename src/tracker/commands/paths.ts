@@ -30,7 +30,7 @@ export const get_paths: Handler = async ({ ctx }, args) => {
   let n = 0;
   // A copy our monitor sees as down is offered only when nothing else is.
   let backup: string | undefined;
-  for (const c of readCandidates(layout, ctx.observed, devids)) {
+  for (const c of readCandidates(layout, ctx.observed, devids, Math.random, ctx.utilization)) {
     const url = getUrl(c.dh, file.fid, altZone);
     if (c.down) {
       backup ??= url;
@@ -62,7 +62,7 @@ export const edit_file: Handler = async ({ ctx }, args) => {
   const { layout, dom, file } = await fileByKey(ctx, args);
   const key = file.dkey;
   const devids = await ctx.store.fileDevids(file.fid);
-  const first = readCandidates(layout, ctx.observed, devids).find((c) => !c.down);
+  const first = readCandidates(layout, ctx.observed, devids, Math.random, ctx.utilization).find((c) => !c.down);
   if (!first) throw mogErr('no_devices', 'no readable copy of this file to edit; check the devices holding it');
   const devid = first.dh.device.devid;
   const newFid = await ctx.store.createTempfile({

@@ -102,16 +102,16 @@ export const mogfs_lookup: Handler = async ({ ctx }, args) => {
     if (which === 'file' && pathcount > 0) {
       // The two queries ran side by side: if the key was replaced between them, ask for this fid's copies.
       const devids = located?.file.fid === r.fid ? located.devids : await reads.fileDevids(r.fid);
-      putPaths(out, layout, ctx.observed, r.fid, devids, pathcount);
+      putPaths(out, layout, ctx, r.fid, devids, pathcount);
     }
   }
   return out;
 };
 
 /** URLs of a fid's copies, best first, as get_paths with noverify: a copy on a device seen down comes last. */
-function putPaths(out: ReplyArgs, layout: Layout, observed: TrackerContext['observed'], fid: number, devids: number[], max: number): void {
+function putPaths(out: ReplyArgs, layout: Layout, ctx: Pick<TrackerContext, 'observed' | 'utilization'>, fid: number, devids: number[], max: number): void {
   let n = 0;
-  for (const c of readCandidates(layout, observed, devids)) {
+  for (const c of readCandidates(layout, ctx.observed, devids, Math.random, ctx.utilization)) {
     if (n === max) break;
     out[`path_${++n}`] = getUrl(c.dh, fid);
   }

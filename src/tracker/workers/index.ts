@@ -14,6 +14,7 @@ import { runReplicateJob } from './replicate';
 import { runDeleteJob } from './delete';
 import { startRebalanceWorker } from './rebalance';
 import { startFsck } from './fsck';
+import { startIoStatWatcher } from './iostat';
 
 export type { WorkerOptions } from './env';
 export { parseUsage } from './monitor';
@@ -74,6 +75,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
   });
   // fsck waits for the first monitor round too: before it, every copy would look unreachable.
   const fsck = startFsck({ ...env, log: ctx.log.child({ worker: 'fsck' }) }, monitor.firstRound);
+  const iostat = startIoStatWatcher({ ...env, log: ctx.log.child({ worker: 'iostat' }) });
   let closing: Promise<void> | null = null;
   let reaper: ReturnType<typeof startReaper> | null = null;
   let deadReaper: ReturnType<typeof startDeadReaper> | null = null;
@@ -98,6 +100,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     },
     close(): Promise<void> {
       closing ??= (async () => {
+        iostat.close();
         await Promise.all([replicate.close(), del.close(), fsck.close(), monitor.close()]);
         await Promise.all([reaper?.close(), deadReaper?.close(), rebalance?.close()]);
         await agent.close();
