@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { request } from 'undici';
-import { forEachEngine } from './helpers/engines';
+import { forEachEngine, rawSql } from './helpers/engines';
 import { mogadm } from './helpers/mogadm';
 import { pool, startMultiCluster, waitFor } from './helpers/multitracker';
 import type { MultiCluster } from './helpers/multitracker';
@@ -193,8 +193,11 @@ forEachEngine((engine) => {
     await fs.writeFile(p, b);
     // Now it wants two copies: the only source is corrupt, so none may be made.
     await cl.updateClass('single', 'md5');
-    // The replicator is woken at once and retries every second or so (backoff [1]): give it a few tries.
-    await new Promise((r) => setTimeout(r, 4000));
+    // The replicator is woken at once and retries every second or so (backoff [1]): wait until it has refused twice.
+    await waitFor('the replicator to refuse the corrupt source twice', async () => {
+      const rows = await rawSql(c.db, `SELECT failcount FROM file_to_replicate WHERE fid = ${r.fid}`) as { failcount: number }[];
+      return Number(rows[0]?.failcount ?? 0) >= 2;
+    }, 20_000);
     assert.deepEqual(await devidsOf('single'), [only]);
     for (const d of c.hostOf.keys()) {
       if (d !== only) assert.equal(await onDisk(d, r.fid), null, `no copy on dev${d}`);

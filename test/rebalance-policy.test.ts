@@ -7,6 +7,9 @@ import {
   saveState, startLimit,
 } from '../src/tracker/rebalance/policy';
 import type { DeviceInfo } from '../src/tracker/workers/devices';
+import { movePlan } from '../src/tracker/workers/moves';
+import type { WorkerEnv } from '../src/tracker/workers/env';
+import { MOVE_FLAG } from '../src/store';
 
 function dev(devid: number, hostid: number, mbUsed: number, extra: Partial<DeviceInfo> = {}): DeviceInfo {
   return {
@@ -28,7 +31,8 @@ test('parsePolicy: lists, numbers, defaults, and the original\'s refusals', () =
   assert.equal(p.fid_age, 'old');
   assert.equal(parsePolicy('').limit_type, 'device', 'the default limit_type');
   for (const bad of ['bogus=1', 'limit_by=count', 'limit_by=count limit=ten', 'fid_age=middle', 'limit_type=host',
-    'limit_by=some limit=1', 'from_percent_used=lots', 'use_dest_devs=few', 'limit_by=size limit=3x']) {
+    'limit_by=some limit=1', 'from_percent_used=lots', 'use_dest_devs=few', 'limit_by=size limit=3x',
+    'limit_type=global limit_by=percent limit=10']) {
     assert.throws(() => parsePolicy(bad), PolicyError, bad);
   }
   // A list entry that is no number matches no device (the original compares numerically).
@@ -88,4 +92,29 @@ test('state round-trips in the original\'s key=value form and tolerates other ve
   assert.match(text, /^completed_devs=1 source_devs=3,4 sdev_current=2 sdev_lastfid=77 /);
   assert.deepEqual(loadState(text), s);
   assert.deepEqual(loadState(`${text} some_future_key=9`), s);
+});
+
+test('a move job\'s destinations: the policy\'s, or use_dest_devs=N of them at random for each fid', async () => {
+  let policy = '';
+  const env = { ctx: { store: { getSettings: async () => ({ rebal_policy: policy }) } }, log: { warn() {} } } as unknown as WorkerEnv;
+  const devs = new Map(DEVS.map((d) => [d.devid, d]));
+  policy = 'to_hosts=2';
+  const all = await movePlan(env, MOVE_FLAG, 1, devs);
+  assert.deepEqual([...all.dests.keys()], [3, 4]);
+  assert.deepEqual([...all.mask], [1]);
+  assert.equal(all.idealOnly, true);
+  policy = 'to_hosts=2 use_dest_devs=0';
+  assert.deepEqual([...(await movePlan(env, MOVE_FLAG, 1, devs)).dests.keys()], [3, 4], '0 is all, as in the original');
+  policy = 'to_hosts=2 use_dest_devs=1';
+  const seen = new Set<number>();
+  for (let i = 0; i < 60; i++) {
+    const plan = await movePlan(env, MOVE_FLAG, 1, devs);
+    assert.equal(plan.dests.size, 1);
+    seen.add([...plan.dests.keys()][0]);
+  }
+  assert.deepEqual([...seen].sort(), [3, 4]);
+  // A plain replication job is no move: every device, nothing masked.
+  const plain = await movePlan(env, 0, null, devs);
+  assert.equal(plain.dests, devs);
+  assert.equal(plain.mask.size, 0);
 });

@@ -2,9 +2,15 @@
 // FSCK queue (file_to_queue type 1) and the walk's position in server_settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachEngine } from './helpers/engines';
+import { forEachEngine, rawSql } from './helpers/engines';
+import type { TestDatabase } from './helpers/engines';
 import { FSCK_KEYS, FSCK_QUEUE } from '../src/store';
 import type { MetadataStore } from '../src/store';
+
+/** The `n` column of a query's first row. */
+async function count(db: TestDatabase, sql: string): Promise<number> {
+  return Number((await rawSql(db, sql) as { n: number }[])[0]?.n ?? 0);
+}
 
 async function put(s: MetadataStore, dkey: string, checksum?: Buffer): Promise<number> {
   const fid = await s.createTempfile({ dmid: 1, dkey, classid: 0, devids: '1,2', createtime: 1 });
@@ -89,17 +95,39 @@ forEachEngine((_engine, env) => {
   });
 
   test('fsck jobs are their own rows of file_to_queue, cleared without touching others', async () => {
-    const s = await env.open();
+    const db = await env.database();
+    const s = await db.open();
     const fid = await put(s, 'queue/x');
+    // A job of another type (the original's other queues share the table) for the same fid.
+    await rawSql(db, `INSERT INTO file_to_queue (fid, devid, type, nexttry) VALUES (${fid}, NULL, 2, 0)`);
     await s.fsck.updateSettings({ [FSCK_KEYS.host]: 'h', [FSCK_KEYS.highest]: String(fid - 1), [FSCK_KEYS.end]: String(fid) });
     assert.equal((await s.fsck.inject(5, 10, 10)).queued, 1);
     // Queueing the same fid again (a reset to an earlier position) is no error.
     await s.fsck.updateSettings({ [FSCK_KEYS.highest]: String(fid - 1) });
     assert.equal((await s.fsck.inject(5, 10, 10)).queued, 1);
     assert.equal(await s.fsck.queueLength(), 1);
+    // Claimed, finished and counted by type: the other row is not an fsck job.
+    assert.deepEqual((await s.fsck.claim(10, 10, 60)).map((j) => j.fid), [fid]);
+    await s.fsck.retry(fid, 500, 1);
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM file_to_queue WHERE type = 2 AND nexttry = 0 AND failcount = 0'), 1);
     await s.fsck.clearQueue();
     assert.equal(await s.fsck.queueLength(), 0);
-    assert.equal(FSCK_QUEUE, 1);
+    assert.equal(await count(db, 'SELECT COUNT(*) AS n FROM file_to_queue WHERE type = 2'), 1, 'the other queue kept its row');
+    assert.equal(await count(db, `SELECT COUNT(*) AS n FROM file_to_queue WHERE type = ${FSCK_QUEUE}`), 0);
+  });
+
+  test('devcount recounted from the file_on rows (BCNT); a deleted fid is left alone', async () => {
+    const db = await env.database();
+    const s = await db.open();
+    const fid = await put(s, 'count/x');
+    await rawSql(db, `UPDATE file SET devcount = 5 WHERE fid = ${fid}`);
+    assert.equal((await s.getFile(fid))?.devcount, 5);
+    await s.fsck.refreshDevcount(fid);
+    assert.equal((await s.getFile(fid))?.devcount, 2);
+    await s.deleteFile(fid);
+    await s.fsck.refreshDevcount(fid);
+    assert.equal(await s.getFile(fid), null);
+    assert.deepEqual(await s.fileDevids(fid), [1, 2], 'no file_on row added or removed');
   });
 
   test('settings: several set and removed at once; counters added to', async () => {

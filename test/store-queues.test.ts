@@ -3,24 +3,7 @@
 // index range scan behind listKeys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
-import { forEachEngine, TestDatabase } from './helpers/engines';
-
-/** Runs raw SQL on the test database, as another program (the original tracker, an operator) would. */
-async function rawSql(db: TestDatabase, sql: string): Promise<unknown[]> {
-  if (db.engine === 'sqlite') {
-    const conn = new Database(db.dsn.slice('sqlite:'.length));
-    try {
-      const st = conn.prepare(sql);
-      return st.reader ? st.all() : [st.run()];
-    } finally {
-      conn.close();
-    }
-  }
-  const c = await db.sql();
-  const [rows] = await c.query(sql);
-  return Array.isArray(rows) ? rows : [rows];
-}
+import { forEachEngine, rawSql } from './helpers/engines';
 
 forEachEngine((engine, env) => {
   test('replicate queue: upsert keeps the earlier nexttry; claim leases; retry and finish', async () => {

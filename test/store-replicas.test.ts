@@ -20,6 +20,9 @@ import type { DbCluster } from './helpers/dbfaults';
 import { waitFor } from './helpers/multitracker';
 import { MogileFSAdmin } from '../src/client';
 import { mogadm } from './helpers/mogadm';
+import { slavesOk } from '../src/store';
+import { inCI, mysqlUnavailable, newDatabase } from './helpers/engines';
+import type { TestDatabase } from './helpers/engines';
 
 /** What the replica's read user (the tracker's) ran there: USER_STATISTICS (--userstat), which replication's own work does not touch. */
 async function counters(uri: string): Promise<{ reads: number; writes: number }> {
@@ -154,5 +157,26 @@ test('read replicas: reads go to the replica, writes never; a lagging or stopped
     await procs.stopAll();
     await replica?.stop();
     await master?.stop();
+  }
+});
+
+const noMysql = mysqlUnavailable() !== null && !inCI() ? mysqlUnavailable() as string : false;
+
+test('no replica configured: once the (empty) list is read, slavesOk is the store itself, nothing in between', { skip: noMysql }, async () => {
+  let db: TestDatabase | null = null;
+  try {
+    db = await newDatabase('mysql');
+    const store = await db.open();
+    assert.notEqual(slavesOk(store), store, 'before the list is read the replica reads decide');
+    assert.equal(await slavesOk(store).getFileByKey(1, 'nothing'), null);
+    assert.equal(slavesOk(store), store, 'no slave_keys: reads go straight to the store');
+    // A slave_* change on this tracker is read again before the next read.
+    await store.setSetting('slave_keys', 'r1');
+    await store.setSetting('slave_r1', 'DBI:mysql:database=nowhere;host=127.0.0.1;port=1|u|p');
+    assert.notEqual(slavesOk(store), store);
+    assert.equal(await slavesOk(store).getFileByKey(1, 'nothing'), null, 'an unreachable replica: the master answers');
+    assert.notEqual(slavesOk(store), store, 'a replica is configured');
+  } finally {
+    await db?.drop();
   }
 });

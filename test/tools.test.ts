@@ -67,6 +67,22 @@ describe('mogfs file tools', () => {
     assert.equal(f.stdout, 'why hello\n');
   });
 
+  test('upload --checksum and --checksum-verify send the MD5, kept by a class with a hashtype', async () => {
+    await c.admin.createClass('default', 'summed', { mindevcount: 1, hashtype: 'MD5' });
+    const body = 'checked bytes\n';
+    const want = `MD5:${crypto.createHash('md5').update(body).digest('hex')}`;
+    for (const [flag, key] of [['--checksum', 'sum/a'], ['--checksum-verify', 'sum/b']] as const) {
+      const up = await runMogfs(['upload', ...base, flag, '-v', '--class=summed', '-', key], { input: body });
+      assert.equal(up.code, 0, up.stderr);
+      assert.equal(up.stdout, `stored ${key}: fid ${(await c.client.fileInfo(key)).fid}, ${body.length} bytes, ${want}\n`);
+      assert.equal((await c.client.fileInfo(key)).checksum, want, `${flag}: the class keeps it`);
+    }
+    // Without the flag no MD5 is sent, and the class has none to keep.
+    const plain = await runMogfs(['upload', ...base, '-v', '--class=summed', '-', 'sum/c'], { input: body });
+    assert.doesNotMatch(plain.stdout, /MD5/);
+    assert.equal((await c.client.fileInfo('sum/c')).checksum, 'MISSING');
+  });
+
   test('info and fileinfo print file_info and paths in mogfileinfo layout', async () => {
     await c.client.storeBuffer('info/a b', Buffer.from('12345'));
     const r = await runMogfs(['fileinfo', ...base, '--key=info/a b']);

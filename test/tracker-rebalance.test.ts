@@ -14,6 +14,7 @@ import { forEachEngine } from './helpers/engines';
 import { mogadm } from './helpers/mogadm';
 import { pool, startMultiCluster, waitFor } from './helpers/multitracker';
 import type { MultiCluster } from './helpers/multitracker';
+import { initialState, saveState } from '../src/tracker/rebalance/policy';
 
 const N = 60;
 const MOVE = 10;
@@ -177,6 +178,26 @@ forEachEngine((engine) => {
       const devids = (await cl.fileInfo(k, { devices: true })).devids!;
       assert.ok(devids.length >= 2, `${k} on ${devids}`);
       assert.ok((await cl.getBuffer(k)).equals(d), k);
+    }
+  });
+
+  test('a source an operator marked down meanwhile keeps that state: skipped, never brought back to alive', async () => {
+    // Tracker 0 is gone (the test before): this runs on tracker 1.
+    const a = c.admin(1);
+    await a.rebalanceSetPolicy('from_devices=4 to_devices=2 limit_by=count limit=1');
+    // A run that was working on dev4 when the operator took it down.
+    await c.stores[1].setSetting('rebal_state', saveState({ ...initialState(Math.floor(Date.now() / 1000)), sdev_current: 4, sdev_limit: '1' }));
+    await a.setState('node2', 4, 'down');
+    try {
+      await a.rebalance('start');
+      await waitFor('the rebalance to finish', async () => Number(stateOf((await a.rebalance('status')).state ?? '').time_finished) > 0, 30_000);
+      const done = stateOf((await a.rebalance('status')).state ?? '');
+      assert.equal(done.completed_devs, '4');
+      assert.equal(done.fids_queued, '0', 'moves queued off a device that is down');
+      assert.equal((await a.getDevices()).find((d) => d.devid === 4)?.status, 'down');
+    } finally {
+      await a.setState('node2', 4, 'alive');
+      await a.rebalance('reset').catch(() => undefined);
     }
   });
 });

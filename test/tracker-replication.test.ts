@@ -78,6 +78,21 @@ forEachEngine((_engine, env) => {
     });
   });
 
+  test('a file of a domain\'s implicit default class gets default_mindevcount copies (1 here: no second copy)', async () => {
+    assert.equal(await admin.send('set_server_setting key=default_mindevcount&value=1'), 'OK ');
+    try {
+      const open = okArgs(await admin.send('create_open domain=rep&class=&key=one&fid=0&multi_dest=1'));
+      const put = await request(open.path_1, { method: 'PUT', body: 'one' });
+      await put.body.dump();
+      assert.equal(await admin.send(`create_close fid=${open.fid}&devid=${open.devid_1}&domain=rep&size=3&key=one&path=${eurl(open.path_1)}`), 'OK ');
+      // The replication job runs and is done: with a class of 1 copy it copies nothing.
+      await until('the replication job to finish', async () => ((await store.queueDepths()).replicate === 0 ? true : undefined));
+      assert.equal(okArgs(await admin.send('file_info domain=rep&key=one')).devcount, '1');
+    } finally {
+      assert.equal(await admin.send('set_server_setting key=default_mindevcount&value='), 'OK ');
+    }
+  });
+
   test('get_devices reports what the monitor observed', async () => {
     const d = await until('observed devices', async () => {
       const r = okArgs(await admin.send('get_devices '));

@@ -1,19 +1,22 @@
 /**
- * The tracker's size checks (create_close, get_paths' verification) against
- * a real storage node: over the side channel the node advertises with its
- * usage file, and over HTTP (a 1-byte Range GET on a keep-alive connection)
- * when there is none or it can't answer.
+ * The tracker's size and MD5 checks (create_close, get_paths' verification,
+ * fsck, replication's verify) against a real storage node: over the side
+ * channel the node advertises with its usage file, and over HTTP (a 1-byte
+ * Range GET on a keep-alive connection, or a read through) when there is
+ * none or it can't answer. And the side channel's connection handling
+ * against a scripted node.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
 import { fidPathOnDevice } from '../src/common/fidpath';
 import { SIDECHANNEL_HEADER } from '../src/common/headers';
-import { fileSize, headSize } from '../src/tracker/httpfile';
-import { sideChannelSize } from '../src/tracker/sidechannel';
+import { fileMd5, fileSize, headSize } from '../src/tracker/httpfile';
+import { sideChannelMd5, sideChannelSize, sideChannelTarget } from '../src/tracker/sidechannel';
 import { startTestStorage, type TestStorage } from './helpers/storage';
 
 /** A port nothing listens on (bound, then closed). */
@@ -77,5 +80,107 @@ describe('tracker size checks', () => {
     await rm(file);
     const r = await fileSize(`${ts.baseUrl}${uri2}`, 2000, ts.node.mgmtPort!);
     assert.equal(!r.ok && r.missing, true);
+  });
+
+  test('MD5: computed by the node over the side channel, read through over HTTP, missing either way', async () => {
+    const want = createHash('md5').update(Buffer.alloc(1234, 7)).digest();
+    const sc = ts.node.mgmtPort!;
+    assert.ok((await sideChannelMd5('127.0.0.1', sc, uri, 2000) as Buffer).equals(want));
+    assert.equal(await sideChannelMd5('127.0.0.1', sc, missing, 2000), -1);
+    assert.equal(await sideChannelMd5('127.0.0.1', await deadPort(), uri, 2000), null);
+    for (const port of [sc, undefined, await deadPort()]) {
+      const r = await fileMd5(`${ts.baseUrl}${uri}`, 2000, port);
+      assert.ok('digest' in r && r.digest.equals(want), `MD5 with side channel port ${port}`);
+      const m = await fileMd5(`${ts.baseUrl}${missing}`, 2000, port);
+      assert.ok('missing' in m, `missing file reported as missing (side channel port ${port})`);
+    }
+  });
+
+  test('sideChannelTarget: the host and device path of a storage URL', () => {
+    assert.deepEqual(sideChannelTarget('http://10.0.0.5:7500/dev3/0/000/000/0000000042.fid'), { host: '10.0.0.5', uri: '/dev3/0/000/000/0000000042.fid' });
+    assert.deepEqual(sideChannelTarget('http://node/dev1/x.fid'), { host: 'node', uri: '/dev1/x.fid' });
+    assert.equal(sideChannelTarget('https://node/dev1/x.fid'), null);
+  });
+});
+
+/** A node that answers each `<cmd> <uri>` line as `answer` says (null: never), and counts connections. */
+async function scriptedNode(answer: (uri: string, n: number) => { delayMs: number; line: string; close?: boolean } | null) {
+  let asked = 0;
+  let connections = 0;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    connections++;
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
+    let buf = '';
+    let chain = Promise.resolve();
+    sock.setEncoding('latin1');
+    sock.on('error', () => undefined);
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const [, u] = buf.slice(0, nl).trim().split(/\s+/);
+        buf = buf.slice(nl + 1);
+        const a = answer(u!, asked++);
+        // In order, one after another, as a storage node answers them.
+        chain = chain.then(async () => {
+          if (!a) return new Promise<void>(() => undefined);
+          await new Promise((r) => setTimeout(r, a.delayMs));
+          sock.write(`${a.line}\r\n`);
+          if (a.close) sock.end();
+        });
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((r) => {
+      server.close(() => r());
+      for (const sock of open) sock.destroy();
+    }),
+  };
+}
+
+describe('tracker side channel connections', () => {
+  test('a question waiting behind a slow one is timed from when it is first in line', async () => {
+    const node = await scriptedNode((u, n) => ({ delayMs: n === 0 ? 300 : 0, line: `${u} ${n === 0 ? 10 : 20}` }));
+    try {
+      // The second question's 150 ms would run out while the first is answered (300 ms), if counted from asking.
+      const [a, b] = await Promise.all([
+        sideChannelSize('127.0.0.1', node.port, '/dev1/a.fid', 2000),
+        sideChannelSize('127.0.0.1', node.port, '/dev1/b.fid', 150),
+      ]);
+      assert.deepEqual([a, b], [10, 20]);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a question the node does not answer in time fails, and the node is left alone for a while', async () => {
+    const node = await scriptedNode(() => null);
+    try {
+      const t0 = Date.now();
+      assert.equal(await sideChannelSize('127.0.0.1', node.port, '/dev1/a.fid', 100), null);
+      assert.ok(Date.now() - t0 < 1000);
+      assert.equal(await sideChannelSize('127.0.0.1', node.port, '/dev1/a.fid', 100), null);
+      assert.equal(node.connections(), 1, 'not asked again at once');
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a connection the node closes while idle is reopened for the next question', async () => {
+    const node = await scriptedNode((u) => ({ delayMs: 0, line: `${u} 7`, close: true }));
+    try {
+      assert.equal(await sideChannelSize('127.0.0.1', node.port, '/dev1/a.fid', 2000), 7);
+      await new Promise((r) => setTimeout(r, 100)); // the close arrives
+      assert.equal(await sideChannelSize('127.0.0.1', node.port, '/dev1/b.fid', 2000), 7);
+      assert.equal(node.connections(), 2);
+    } finally {
+      await node.close();
+    }
   });
 });

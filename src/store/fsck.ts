@@ -64,6 +64,8 @@ export interface FsckStore {
   incrSetting(field: string, n: number): Promise<void>;
   /** MAX(fid) of the file table, 0 when empty. */
   maxFid(): Promise<number>;
+  /** file.devcount set to the fid's file_on rows (the original's update_devcount, for BCNT); nothing when the file is gone. */
+  refreshDevcount(fid: number): Promise<void>;
 
   /**
    * One step of the walk, in one transaction (so trackers sharing the

@@ -4,8 +4,8 @@
  * order) and writes `OK ...` / `ERR code text` replies. Nothing a client
  * sends can end the connection except an absurdly long line.
  */
-import { isDbUnavailable } from '../store/replicas';
 import type { Socket } from 'node:net';
+import { isDbUnavailable } from '../store';
 import { durlBytes, encodeArgs, eurl, isMogError, NEEDS_DECODING } from '../protocol';
 import type { Args } from '../protocol';
 import { findCommand, mogErr, replyText } from './commands';

@@ -57,6 +57,8 @@ export interface Layout {
   classes: ClassRow[];
   hosts: HostRow[];
   devices: DeviceRow[];
+  /** The `default_mindevcount` server setting (a domain's implicit default class), when the layout was read with it. */
+  defaultMindevcount?: number;
 }
 
 /** What this tracker's monitor saw of one device on its last round. */

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { sideChannelMd5, sideChannelSize } from './sidechannel';
+import { sideChannelMd5, sideChannelSize, sideChannelTarget } from './sidechannel';
 
 export type SizeResult = { ok: true; size: number } | { ok: false; missing: boolean; error: string };
 
@@ -35,12 +35,10 @@ export function storageAgent(timeoutMs: number): Dispatcher {
  * answer, over HTTP.
  */
 export async function fileSize(url: string, timeoutMs: number, sidechannelPort?: number): Promise<SizeResult> {
-  if (sidechannelPort) {
-    const m = /^http:\/\/([^/:]+)(?::\d+)?(\/\S*)$/.exec(url);
-    if (m) {
-      const size = await sideChannelSize(m[1], sidechannelPort, m[2], timeoutMs);
-      if (size !== null) return size < 0 ? { ok: false, missing: true, error: 'missing (side channel says -1)' } : { ok: true, size };
-    }
+  const at = sidechannelPort ? sideChannelTarget(url) : null;
+  if (at && sidechannelPort) {
+    const size = await sideChannelSize(at.host, sidechannelPort, at.uri, timeoutMs);
+    if (size !== null) return size < 0 ? { ok: false, missing: true, error: 'missing (side channel says -1)' } : { ok: true, size };
   }
   return headSize(url, timeoutMs);
 }
@@ -94,13 +92,16 @@ function sizeFromLength(headers: Record<string, string | string[] | undefined>):
   return { ok: true, size };
 }
 
-/** MD5 of the file at `url`, streamed; null with the reason when it cannot be read. */
-export async function md5Of(url: string, timeoutMs: number): Promise<{ digest: Buffer } | { error: string }> {
+/** An MD5, or why there is none (`missing`: the node says the file is not there). */
+export type Md5Result = { digest: Buffer } | { missing: true; error: string } | { error: string };
+
+/** MD5 of the file at `url`, read through over HTTP; the reason when it cannot be read. */
+async function md5Of(url: string, timeoutMs: number): Promise<Md5Result> {
   try {
     const res = await request(url, { method: 'GET', dispatcher: storageAgent(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
     if (res.statusCode !== 200) {
       await res.body.dump();
-      return { error: `HTTP ${res.statusCode}` };
+      return res.statusCode === 404 ? { missing: true, error: 'HTTP 404 Not Found' } : { error: `HTTP ${res.statusCode}` };
     }
     const hash = createHash('md5');
     for await (const chunk of res.body) hash.update(chunk as Buffer);
@@ -115,8 +116,6 @@ export function md5TimeoutMs(nodeTimeoutMs: number, size: number): number {
   return Math.max(nodeTimeoutMs, 30_000) + Math.ceil(size / 20_000);
 }
 
-export type Md5Result = { digest: Buffer } | { missing: true; error: string } | { error: string };
-
 /**
  * MD5 of the file at `url`: computed by the storage node over its side
  * channel when it has one (the bytes stay on the node, as the original's
@@ -124,15 +123,11 @@ export type Md5Result = { digest: Buffer } | { missing: true; error: string } | 
  * by reading it over HTTP.
  */
 export async function fileMd5(url: string, timeoutMs: number, sidechannelPort?: number): Promise<Md5Result> {
-  if (sidechannelPort) {
-    const m = /^http:\/\/([^/:]+)(?::\d+)?(\/\S*)$/.exec(url);
-    if (m) {
-      const r = await sideChannelMd5(m[1], sidechannelPort, m[2], timeoutMs);
-      if (r === -1) return { missing: true, error: 'missing (side channel says md5=-1)' };
-      if (r !== null) return { digest: r };
-    }
+  const at = sidechannelPort ? sideChannelTarget(url) : null;
+  if (at && sidechannelPort) {
+    const r = await sideChannelMd5(at.host, sidechannelPort, at.uri, timeoutMs);
+    if (r === -1) return { missing: true, error: 'missing (side channel says md5=-1)' };
+    if (r !== null) return { digest: r };
   }
-  const r = await md5Of(url, timeoutMs);
-  if ('error' in r && /^HTTP 404\b/.test(r.error)) return { missing: true, error: r.error };
-  return r;
+  return md5Of(url, timeoutMs);
 }

@@ -10,6 +10,15 @@ import type { MetadataStore } from '../store';
 import type { Layout, ObservedDevice, TrackerConfig, TrackerContext } from './context';
 import { defaultTrackerConfig } from './context';
 
+/** The mindevcount of a domain's implicit default class (no class row) when `default_mindevcount` is unset. */
+export const IMPLICIT_DEFAULT_MINDEVCOUNT = 2;
+
+/** The default class's mindevcount: the `default_mindevcount` server setting, else 2. */
+export function defaultMindevcountOf(settings: Record<string, string>): number {
+  const v = Number(settings.default_mindevcount);
+  return Number.isInteger(v) && v > 0 ? v : IMPLICIT_DEFAULT_MINDEVCOUNT;
+}
+
 export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance';
 export type WakeFn = (worker: WorkerName) => void;
 
@@ -43,13 +52,14 @@ export function createContext(
 
   async function load(): Promise<Layout> {
     const gen = generation;
-    const [domains, classes, hosts, devices] = await Promise.all([
+    const [domains, classes, hosts, devices, defaultMin] = await Promise.all([
       store.listDomains(),
       store.listClasses(),
       store.listHosts(),
       store.listDevices(),
+      store.getSettings().then(defaultMindevcountOf),
     ]);
-    const layout: Layout = { domains, classes, hosts, devices };
+    const layout: Layout = { domains, classes, hosts, devices, defaultMindevcount: defaultMin };
     if (gen === generation) {
       cached = layout;
       loadedAt = Date.now();

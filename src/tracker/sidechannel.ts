@@ -7,7 +7,11 @@
  * stat and us one line, where an HTTP check costs a request and a read.
  * Any trouble (no connection, timeout, an answer we can't parse) gives null,
  * the caller falls back to HTTP, and the node's side channel is left alone
- * for a while, as the original does.
+ * for a while, as the original does. The node answers a connection's
+ * questions one after another, so a question's timeout runs from when it
+ * is first in line, not from when it was asked: a long `md5` ahead of it
+ * is not its delay. A connection the node closes while nothing is asked
+ * is only dropped (the next question opens another), not held against it.
  */
 import net from 'node:net';
 
@@ -21,7 +25,9 @@ interface Pending {
   /** The answer's value part (after the uri) as the caller wants it; undefined when it does not parse. */
   parse(value: string): number | Buffer | undefined;
   resolve(v: number | Buffer | null): void;
-  timer: NodeJS.Timeout;
+  timeoutMs: number;
+  /** Armed once the question is first in line. */
+  timer: NodeJS.Timeout | null;
 }
 
 const parseSize = (v: string): number | undefined => (/^-?\d+$/.test(v) ? (Number(v) < 0 ? -1 : Number(v)) : undefined);
@@ -37,23 +43,32 @@ class SideChannelConnection {
   private buf = '';
   closed = false;
 
-  constructor(host: string, port: number, private readonly onDead: () => void) {
+  /** onDead(failed): the connection is gone; `failed` when that was trouble rather than an idle close. */
+  constructor(host: string, port: number, private readonly onDead: (failed: boolean) => void) {
     this.socket = net.connect({ host, port });
     this.socket.setNoDelay(true);
     this.socket.setEncoding('latin1');
     this.socket.unref();
     this.socket.on('data', (chunk: string) => this.onData(chunk));
     this.socket.on('error', () => this.fail());
-    this.socket.on('close', () => this.fail());
+    this.socket.on('close', () => this.fail(this.pending.length > 0));
   }
 
   ask(cmd: 'size' | 'md5', uri: string, timeoutMs: number): Promise<number | Buffer | null> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.fail(), timeoutMs);
-      this.pending.push({ uri, parse: cmd === 'size' ? parseSize : parseMd5, resolve, timer });
-      if (this.pending.length === 1) this.socket.ref();
+      this.pending.push({ uri, parse: cmd === 'size' ? parseSize : parseMd5, resolve, timeoutMs, timer: null });
+      if (this.pending.length === 1) {
+        this.socket.ref();
+        this.armHead();
+      }
       this.socket.write(`${cmd} ${uri}\r\n`);
     });
+  }
+
+  /** Starts the clock of the question now first in line. */
+  private armHead(): void {
+    const head = this.pending[0];
+    if (head && !head.timer) head.timer = setTimeout(() => this.fail(), head.timeoutMs);
   }
 
   private onData(chunk: string): void {
@@ -64,7 +79,7 @@ class SideChannelConnection {
       this.buf = this.buf.slice(nl + 1);
       const p = this.pending.shift();
       if (!p) return this.fail();
-      clearTimeout(p.timer);
+      if (p.timer) clearTimeout(p.timer);
       const m = /^(\S+)\s+(\S+)\s*$/.exec(line);
       const value = m && m[1] === p.uri ? p.parse(m[2]) : undefined;
       // An answer for another uri means we are out of step: trust nothing more on this connection.
@@ -74,20 +89,30 @@ class SideChannelConnection {
       }
       p.resolve(value);
       if (this.pending.length === 0) this.socket.unref();
+      else this.armHead();
     }
     if (this.buf.length > MAX_LINE) this.fail();
   }
 
-  private fail(): void {
+  private fail(failed = true): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
     for (const p of this.pending.splice(0)) {
-      clearTimeout(p.timer);
+      if (p.timer) clearTimeout(p.timer);
       p.resolve(null);
     }
-    this.onDead();
+    this.onDead(failed);
   }
+}
+
+/**
+ * The host and `/dev<N>/...` path of a storage node's file URL, as the side
+ * channel names the file; null for a URL it cannot name.
+ */
+export function sideChannelTarget(url: string): { host: string; uri: string } | null {
+  const m = /^http:\/\/([^/:]+)(?::\d+)?(\/\S*)$/.exec(url);
+  return m ? { host: m[1], uri: m[2] } : null;
 }
 
 const connections = new Map<string, SideChannelConnection>();
@@ -124,9 +149,9 @@ function ask(cmd: 'size' | 'md5', host: string, port: number, uri: string, timeo
   }
   let conn = connections.get(key);
   if (!conn || conn.closed) {
-    const c: SideChannelConnection = new SideChannelConnection(host, port, () => {
+    const c: SideChannelConnection = new SideChannelConnection(host, port, (failed) => {
       if (connections.get(key) === c) connections.delete(key);
-      downUntil.set(node, Date.now() + RETRY_AFTER_MS);
+      if (failed) downUntil.set(node, Date.now() + RETRY_AFTER_MS);
     });
     connections.set(key, c);
     conn = c;

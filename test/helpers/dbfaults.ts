@@ -32,28 +32,12 @@ export async function startDbCluster(procs: Processes, dsn: string, n: number): 
     for (const a of admins.splice(0)) a.close();
   };
   const trackers: DbCluster['trackers'] = [];
-  for (let i = 0; i < n; i++) {
-    const t = await procs.mogilefsd(dsn);
-    trackers.push({ ...t, addr: `127.0.0.1:${t.port}` });
-  }
-  const admin = new MogileFSAdmin({ trackers: [trackers[0].addr] });
-  admins.push(admin);
   const nodes: StoredProcess[] = [];
-  for (const [i, ip] of ['127.0.0.1', '127.0.0.2'].entries()) {
-    const docroot = path.join(dir, `node${i + 1}`);
-    await fs.mkdir(path.join(docroot, `dev${i + 1}`), { recursive: true });
-    const p = await procs.mogstored(docroot, ip);
-    nodes.push(p);
-    await admin.createHost(`node${i + 1}`, { ip, port: p.httpPort, status: 'alive' });
-    await admin.createDevice({ devid: i + 1, hostname: `node${i + 1}`, state: 'alive' });
-  }
-  await admin.createDomain('default');
-  await admin.createClass('default', 'default', { mindevcount: 2 });
-  for (const t of trackers) {
-    const a = new MogileFSAdmin({ trackers: [t.addr] });
-    admins.push(a);
-    await waitFor(`tracker ${t.addr} to see every device writeable`,
-      async () => (await a.getDevices()).every((d) => d.observed_state === 'writeable'), 30_000);
+  try {
+    await setUp();
+  } catch (e) {
+    await close(); // the processes are the caller's (Processes.stopAll); the admin clients' sockets are ours
+    throw e;
   }
   return {
     trackers, nodes, close,
@@ -63,6 +47,31 @@ export async function startDbCluster(procs: Processes, dsn: string, n: number): 
       return c;
     },
   };
+
+  async function setUp(): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const t = await procs.mogilefsd(dsn);
+      trackers.push({ ...t, addr: `127.0.0.1:${t.port}` });
+    }
+    const admin = new MogileFSAdmin({ trackers: [trackers[0].addr] });
+    admins.push(admin);
+    for (const [i, ip] of ['127.0.0.1', '127.0.0.2'].entries()) {
+      const docroot = path.join(dir, `node${i + 1}`);
+      await fs.mkdir(path.join(docroot, `dev${i + 1}`), { recursive: true });
+      const p = await procs.mogstored(docroot, ip);
+      nodes.push(p);
+      await admin.createHost(`node${i + 1}`, { ip, port: p.httpPort, status: 'alive' });
+      await admin.createDevice({ devid: i + 1, hostname: `node${i + 1}`, state: 'alive' });
+    }
+    await admin.createDomain('default');
+    await admin.createClass('default', 'default', { mindevcount: 2 });
+    for (const t of trackers) {
+      const a = new MogileFSAdmin({ trackers: [t.addr] });
+      admins.push(a);
+      await waitFor(`tracker ${t.addr} to see every device writeable`,
+        async () => (await a.getDevices()).every((d) => d.observed_state === 'writeable'), 30_000);
+    }
+  }
 }
 
 /** Distinct, checkable content per index (1..16 KiB). */

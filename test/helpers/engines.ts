@@ -12,6 +12,7 @@ import { after, describe } from 'node:test';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import { openStore } from '../../src/store';
 import type { MetadataStore } from '../../src/store';
@@ -101,6 +102,26 @@ export async function newDatabase(engine: EngineName): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/**
+ * Runs raw SQL on a test database, as another program (the original
+ * tracker, an operator) would: the rows a query returns, or one result for
+ * any other statement.
+ */
+export async function rawSql(db: TestDatabase, sql: string): Promise<unknown[]> {
+  if (db.engine === 'sqlite') {
+    const conn = new Database(db.dsn.slice('sqlite:'.length));
+    try {
+      const st = conn.prepare(sql);
+      return st.reader ? st.all() : [st.run()];
+    } finally {
+      conn.close();
+    }
+  }
+  const c = await db.sql();
+  const [rows] = await c.query(sql);
+  return Array.isArray(rows) ? rows : [rows];
 }
 
 /** Per-engine environment handed to forEachEngine's body; everything it made is removed after the suite. */

@@ -32,8 +32,8 @@ async function upload(fileArg: string | undefined, keyPos: string | undefined, o
   const key = keyArg(keyPos, o.key);
   await withClient(o, async (mogc, cfg) => {
     const cls = o.class ?? cfg.class;
-    // MD5 computed while the bytes stream, sent to create_close; the tracker checks it against the stored copy when asked.
-    const sums = { checksum: o.checksum === true || o.checksumVerify === true, checksumVerify: o.checksumVerify === true };
+    // MD5 computed while the bytes stream, sent to create_close; the tracker checks it against the stored copy when asked (which implies the MD5).
+    const sums = { checksum: o.checksum === true, checksumVerify: o.checksumVerify === true };
     const said = (r: { checksum?: string }): string => (r.checksum ? `, ${r.checksum}` : '');
     if (file === '-') {
       const r = await mogc.storeStream(key, process.stdin, { class: cls, ...sums });

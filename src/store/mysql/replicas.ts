@@ -121,6 +121,19 @@ export class MysqlReplicas {
     return this.replicas.map((r) => ({ key: r.key, ok: r.ok && r.deadUntil <= Date.now(), why: r.why, served: r.served }));
   }
 
+  /**
+   * What slavesOk(store) answers: `reads` while replicas are configured (or
+   * the list is not loaded yet), else undefined, so with no replica (the
+   * common case) a read goes straight to the store and costs nothing extra;
+   * the list is still read again every SETTINGS_TTL_MS, in the background.
+   */
+  active(): SlaveReads | undefined {
+    if (this.closed) return undefined;
+    if (this.loadedAt === 0 || this.replicas.length > 0) return this.reads;
+    if (Date.now() - this.loadedAt > SETTINGS_TTL_MS) void this.reload();
+    return undefined;
+  }
+
   /** The SlaveReads every command uses: each method on a usable replica, else on the master. */
   readonly reads: SlaveReads = {
     getFileByKey: (dmid, dkey) => this.read((s) => s.getFileByKey(dmid, dkey), (v) => v !== null),

@@ -50,7 +50,7 @@ export class MysqlStore extends SqlStore {
   // --- read replicas (replicas.ts): the original's slaves_ok ---
   /** Read replicas from the slave_* settings; null before init(). */
   replicas: MysqlReplicas | null = null;
-  get slavesOk(): SlaveReads | undefined { return this.replicas?.reads; }
+  get slavesOk(): SlaveReads | undefined { return this.replicas?.active(); }
   private initReplicas(keys: Awaited<ReturnType<typeof createSchema>>): void {
     const maxKey = this.maxKeyLength;
     // The same read queries on another server's pool.

@@ -8,6 +8,7 @@
 import type { FsckInjectResult, FsckJob, FsckLogRow, FsckStore, NewFsckEvent } from '../fsck';
 import { FSCK_KEYS, FSCK_QUEUE } from '../fsck';
 import { type Dialect, lim, type Q, type SqlDb } from './conn';
+import { refreshDevcount } from './files';
 import { chunks, marks, padList } from './lists';
 
 export class Fsck implements FsckStore {
@@ -30,6 +31,10 @@ export class Fsck implements FsckStore {
 
   async maxFid(): Promise<number> {
     return Number((await this.db.get<{ m: number | null }>('SELECT MAX(fid) AS m FROM file'))?.m ?? 0);
+  }
+
+  async refreshDevcount(fid: number): Promise<void> {
+    await refreshDevcount(this.db, this.d, fid);
   }
 
   inject(now: number, limit: number, maxQueue: number): Promise<FsckInjectResult> {

@@ -18,18 +18,20 @@ const GETLOG_ROWS = 100;
 
 const n = (v: string | undefined): number => Number(v ?? 0) || 0;
 
-/** _do_fsck_reset: a fresh walk's bookkeeping, up to the fid that is highest now. */
-async function freshWalk(ctx: TrackerContext, extra: Record<string, string | null> = {}): Promise<void> {
+/**
+ * _do_fsck_reset: the settings of a fresh walk up to the fid that is highest
+ * now, for the caller to write with its own; the last walk's queue is dropped.
+ */
+async function freshWalk(ctx: TrackerContext): Promise<Record<string, string | null>> {
   const [end, logid] = await Promise.all([ctx.store.fsck.maxFid(), ctx.store.fsck.maxLogid()]);
   await ctx.store.fsck.clearQueue();
-  await ctx.store.fsck.updateSettings({
-    ...extra,
+  return {
     [FSCK_KEYS.startTime]: null,
     [FSCK_KEYS.stopTime]: null,
     [FSCK_KEYS.fidsChecked]: '0',
     [FSCK_KEYS.end]: String(end),
     [FSCK_KEYS.startMaxLogid]: String(logid),
-  });
+  };
 }
 
 export const fsck_start: Handler = async ({ ctx }) => {
@@ -39,13 +41,13 @@ export const fsck_start: Handler = async ({ ctx }) => {
   // A finished walk (or none yet) starts over; a stopped one carries on where it was.
   const checked = n(s[FSCK_KEYS.highest]);
   const end = n(s[FSCK_KEYS.end]);
-  if ((checked && end && checked >= end) || (!end && !checked)) await freshWalk(ctx, { [FSCK_KEYS.highest]: '0' });
-  const start = n((await ctx.store.getSettings())[FSCK_KEYS.highest]);
+  const fresh = (checked > 0 && end > 0 && checked >= end) || (end === 0 && checked === 0);
   await ctx.store.fsck.updateSettings({
+    ...(fresh ? { ...(await freshWalk(ctx)), [FSCK_KEYS.highest]: '0' } : {}),
     [FSCK_KEYS.startTime]: String(unixNow()),
     [FSCK_KEYS.stopTime]: null,
     [FSCK_KEYS.fidsChecked]: '0',
-    [FSCK_KEYS.startFid]: String(start),
+    [FSCK_KEYS.startFid]: String(fresh ? 0 : checked),
     [FSCK_KEYS.host]: fsckHostname(),
   });
   ctx.wake('fsck');
@@ -60,7 +62,8 @@ export const fsck_stop: Handler = async ({ ctx }) => {
 
 export const fsck_reset: Handler = async ({ ctx }, args) => {
   const startpos = truthy(args.startpos) ? int(args.startpos) : 0;
-  await freshWalk(ctx, {
+  await ctx.store.fsck.updateSettings({
+    ...(await freshWalk(ctx)),
     [FSCK_KEYS.policyOnly]: truthy(args.policy_only) ? '1' : null,
     [FSCK_KEYS.highest]: String(Math.max(0, startpos)),
   });

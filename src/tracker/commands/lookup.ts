@@ -7,6 +7,7 @@ import type { Args } from '../../protocol';
 import type { ClassRow, DeviceRow, DomainRow, FileRow, HostRow } from '../../store';
 import { fidPathOnDevice } from '../../common/fidpath';
 import type { Layout, TrackerContext } from '../context';
+import { defaultMindevcountOf } from '../layout';
 import { mogErr } from './errors';
 
 /** Perl truthiness of an argument: missing, '' and '0' are false. */
@@ -55,9 +56,6 @@ export function adminDomain(layout: Layout, name: string): DomainRow {
   return dom;
 }
 
-/** The mindevcount of a domain's implicit default class (no class row). */
-export const IMPLICIT_DEFAULT_MINDEVCOUNT = 2;
-
 /**
  * A class by name within a domain. Every domain has a class `default`
  * (classid 0) even without a row; a row named `default` overrides it.
@@ -89,8 +87,7 @@ export function domainClasses(layout: Layout, dmid: number, defaultMindevcount: 
 
 /** The default class's mindevcount: the `default_mindevcount` server setting, else 2. */
 export async function defaultMindevcount(settings: () => Promise<Record<string, string>>): Promise<number> {
-  const v = Number((await settings()).default_mindevcount);
-  return Number.isInteger(v) && v > 0 ? v : IMPLICIT_DEFAULT_MINDEVCOUNT;
+  return defaultMindevcountOf(await settings());
 }
 
 /** The original's names for class hash types (MogileFS::Checksum). */

@@ -6,6 +6,7 @@
  * rebalance worker (workers/rebalance.ts) and replication jobs.
  */
 import os from 'node:os';
+import { unixNow } from '../../common/time';
 import { filterDestDevices, filterSourceDevices, parsePolicy, PolicyError, saveState } from '../rebalance/policy';
 import { deviceMap, writableNow } from '../workers/devices';
 import { initRebalance } from '../workers/rebalance';
@@ -40,7 +41,7 @@ export const rebalance_start: Handler = async ({ ctx }) => {
   if (!state) {
     if (!ss.rebal_policy) throw mogErr('no_rebal_policy');
     const policy = policyOf(ss.rebal_policy);
-    state = saveState(initRebalance(policy, await devices(ctx), Math.floor(Date.now() / 1000)));
+    state = saveState(initRebalance(policy, await devices(ctx), unixNow()));
     await ctx.store.setSetting('rebal_state', state);
   }
   await ctx.store.setSetting('rebal_signal', '');

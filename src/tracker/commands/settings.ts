@@ -68,6 +68,8 @@ export const set_server_setting: Handler = async ({ ctx }, args) => {
   const value = args.value ?? '';
   const clean = value === '' ? '' : check(value);
   await ctx.store.setSetting(key, clean);
+  // The cached layout carries default_mindevcount (the replicator's and fsck's implicit default class).
+  if (key === 'default_mindevcount') ctx.invalidateLayout();
   if (key.startsWith('slave_') && key !== 'slave_version') {
     // The original bumps slave_version so trackers notice a changed slave list.
     const settings = await ctx.store.getSettings();

@@ -105,6 +105,8 @@ export function parsePolicy(text: string): RebalPolicy {
     if (pol.limit_by === 'count' && !/^\d+$/.test(pol.limit)) throw new PolicyError(`limit "${pol.limit}" is not a count`);
     if (pol.limit_by === 'size') humanToBytes(pol.limit);
     if (pol.limit_by === 'percent' && !/^\d+(\.\d+)?%?$/.test(pol.limit)) throw new PolicyError(`limit "${pol.limit}" is not a percentage`);
+    // Ours: a share of each source device's bytes, so it needs a device to take the share of.
+    if (pol.limit_by === 'percent' && pol.limit_type === 'global') throw new PolicyError('limit_by=percent needs limit_type=device (a share of each source device)');
   }
   if (pol.use_dest_devs !== 'all' && !/^\d+$/.test(pol.use_dest_devs)) throw new PolicyError('use_dest_devs must be all or a number');
   return pol;
@@ -159,6 +161,20 @@ function mbFree(d: DeviceInfo): number | null {
   return d.mbTotal - d.mbUsed;
 }
 
+/**
+ * The *_percent_used, *_percent_free, *_space_used, *_space_free tests of
+ * both filters (each "more than"; unset or 0 is no test; a device without
+ * usage figures fails any test it is given).
+ */
+function spaceMatches(d: DeviceInfo, percentUsed: number | null, percentFree: number | null, spaceUsed: number | null, spaceFree: number | null): boolean {
+  const full = percentFull(d);
+  if (percentUsed && (full === null || !(full > percentUsed))) return false;
+  if (percentFree && (full === null || !(100 - full > percentFree))) return false;
+  if (spaceUsed && !((d.mbUsed ?? 0) > spaceUsed)) return false;
+  if (spaceFree && !((mbFree(d) ?? 0) > spaceFree)) return false;
+  return true;
+}
+
 /** Rebalance::filter_source_devices: devices files may be moved off, in devid order. */
 export function filterSourceDevices(p: RebalPolicy, devs: DeviceInfo[]): number[] {
   const out: number[] = [];
@@ -166,16 +182,7 @@ export function filterSourceDevices(p: RebalPolicy, devs: DeviceInfo[]): number[
     if (!canDeleteFrom(d)) continue;
     if (p.from_devices.length && !p.from_devices.includes(d.devid)) continue;
     if (p.from_hosts.length && !p.from_hosts.includes(d.hostid)) continue;
-    if (p.from_percent_used) {
-      const full = percentFull(d);
-      if (full === null || !(full > p.from_percent_used)) continue;
-    }
-    if (p.from_percent_free) {
-      const full = percentFull(d);
-      if (full === null || !(100 - full > p.from_percent_free)) continue;
-    }
-    if (p.from_space_used && !((d.mbUsed ?? 0) > p.from_space_used)) continue;
-    if (p.from_space_free && !((mbFree(d) ?? 0) > p.from_space_free)) continue;
+    if (!spaceMatches(d, p.from_percent_used, p.from_percent_free, p.from_space_used, p.from_space_free)) continue;
     out.push(d.devid);
   }
   return out;
@@ -193,16 +200,7 @@ export function filterDestDevices(p: RebalPolicy, s: RebalState | null, devs: De
     if (p.to_devices.length && !p.to_devices.includes(d.devid)) continue;
     if (p.to_hosts.length && !p.to_hosts.includes(d.hostid)) continue;
     if (p.not_to_devices.includes(d.devid) || p.not_to_hosts.includes(d.hostid)) continue;
-    if (p.to_percent_used) {
-      const full = percentFull(d);
-      if (full === null || !(full > p.to_percent_used)) continue;
-    }
-    if (p.to_percent_free) {
-      const full = percentFull(d);
-      if (full === null || !(100 - full > p.to_percent_free)) continue;
-    }
-    if (p.to_space_used && !((d.mbUsed ?? 0) > p.to_space_used)) continue;
-    if (p.to_space_free && !((mbFree(d) ?? 0) > p.to_space_free)) continue;
+    if (!spaceMatches(d, p.to_percent_used, p.to_percent_free, p.to_space_used, p.to_space_free)) continue;
     out.push(d.devid);
   }
   return out;

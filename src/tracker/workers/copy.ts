@@ -12,7 +12,7 @@ import { Transform } from 'node:stream';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { contentLength, describeError, smallRequest } from './http';
-import { sideChannelMd5 } from '../sidechannel';
+import { fileMd5, md5TimeoutMs } from '../httpfile';
 
 export class CopyError extends Error {
   constructor(readonly side: 'src' | 'dest', message: string) {
@@ -153,38 +153,20 @@ async function checkAndVerify(agent: Dispatcher, job: CopyJob, digest: Buffer | 
 }
 
 /**
- * Check what landed when there is an MD5: ask the destination node for its
- * MD5 over the side channel, or else read it back (as the original's
- * http_copy does). Without one, the 2xx answer to a PUT with Content-Length
- * is the check, as in the original: the storage node refuses a body of any
- * other length, so a second request only to ask the size would add nothing.
+ * Check what landed when there is an MD5: the destination node computes it
+ * over its side channel, or else it is read back (as the original's
+ * http_copy does); a copy that differs is removed. Without one, the 2xx
+ * answer to a PUT with Content-Length is the check, as in the original: the
+ * storage node refuses a body of any other length, so a second request
+ * only to ask the size would add nothing.
  */
 async function verifyDest(agent: Dispatcher, job: CopyJob, digest: Buffer | null): Promise<void> {
   if (!digest) return;
-  const m = job.destSidechannelPort ? /^http:\/\/([^/:]+)(?::\d+)?(\/\S*)$/.exec(job.destUrl) : null;
-  if (m) {
-    // The node hashes what it stored (side channel `md5`): the bytes are not sent back.
-    const got = await sideChannelMd5(m[1], job.destSidechannelPort!, m[2], Math.max(job.timeoutMs, 30_000) + Math.ceil(job.length / 20_000));
-    if (got === -1) throw new CopyError('dest', `verifying ${job.destUrl} failed: the copy is missing`);
-    if (got !== null) {
-      if (!got.equals(digest)) {
-        await smallRequest(agent, job.destUrl, 'DELETE').catch(() => undefined);
-        throw new CopyError('dest', `verifying ${job.destUrl} failed: MD5 ${got.toString('hex')}, expected ${digest.toString('hex')}`);
-      }
-      return;
-    }
+  const got = await fileMd5(job.destUrl, md5TimeoutMs(job.timeoutMs, job.length), job.destSidechannelPort);
+  if (!('digest' in got)) {
+    throw new CopyError('dest', `verifying ${job.destUrl} failed: ${'missing' in got ? 'the copy is missing' : got.error}`);
   }
-  try {
-    const res = await request(job.destUrl, { method: 'GET', dispatcher: agent });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new Error(`GET answered HTTP ${res.statusCode}`);
-    }
-    const h = createHash('md5');
-    for await (const chunk of res.body) h.update(chunk as Buffer);
-    const got = h.digest();
-    if (!got.equals(digest)) throw new Error(`MD5 ${got.toString('hex')}, expected ${digest.toString('hex')}`);
-  } catch (err) {
-    throw new CopyError('dest', `verifying ${job.destUrl} failed: ${describeError(err)}`);
-  }
+  if (got.digest.equals(digest)) return;
+  await smallRequest(agent, job.destUrl, 'DELETE').catch(() => undefined);
+  throw new CopyError('dest', `verifying ${job.destUrl} failed: MD5 ${got.digest.toString('hex')}, expected ${digest.toString('hex')}`);
 }

@@ -26,6 +26,7 @@ import { canDeleteFrom, canReadFrom, devFidUrl, writableNow } from './devices';
 import type { WorkerEnv } from './env';
 import { deleteOnNode, describeError, sizeOnNode } from './http';
 import { filterDestDevices, loadState, parsePolicy } from '../rebalance/policy';
+import { weightedOrder } from './policy';
 
 export interface MovePlan {
   /** Devices whose copies the policy must not count (the rebalance source). */
@@ -45,7 +46,10 @@ export async function movePlan(env: WorkerEnv, flags: number, fromdevid: number 
     if (settings.rebal_policy) {
       const policy = parsePolicy(settings.rebal_policy);
       const state = settings.rebal_state ? loadState(settings.rebal_state) : null;
-      const ids = filterDestDevices(policy, state, [...devs.values()], writableNow);
+      let ids = filterDestDevices(policy, state, [...devs.values()], writableNow);
+      // Rebalance::_choose_dest_devs: use_dest_devs=N, N of them at random for each fid (0, as in the original, is all).
+      const n = policy.use_dest_devs === 'all' ? 0 : Number(policy.use_dest_devs);
+      if (n > 0) ids = weightedOrder(ids, () => 1).slice(0, n);
       dests = new Map(ids.map((id) => [id, devs.get(id)!]));
     }
   } catch (err) {
@@ -68,7 +72,7 @@ export async function dropMovedCopies(
   const on = o.devids.map((id) => devs.get(id)).filter((d): d is DeviceInfo => d !== undefined);
   const leaving = on.filter((d) => plan.mask.has(d.devid) || d.status === 'drain');
   if (leaving.length === 0) return null;
-  const keepers = on.filter((d) => !leaving.includes(d) && d.status !== 'dead' && canReadFrom(d) && d.observed?.reachable !== false);
+  const keepers = on.filter((d) => !leaving.includes(d) && canReadFrom(d));
   if (keepers.length < Math.max(1, o.min)) {
     return { done: false, reason: `cannot move off devid ${leaving.map((d) => d.devid).join(',')}: only ${keepers.length} other readable copies, mindevcount is ${o.min}` };
   }

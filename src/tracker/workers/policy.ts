@@ -4,6 +4,9 @@
  * the cluster has; a second copy on an already-used host is only a
  * "desperate" choice when no other host can take it.
  */
+import type { ClassRow } from '../../store';
+import type { Layout } from '../context';
+import { IMPLICIT_DEFAULT_MINDEVCOUNT } from '../layout';
 import type { DeviceInfo, DeviceMap } from './devices';
 import { fractionFree, hasRoom, shouldGetReplFiles, shouldHaveFiles, writableNow } from './devices';
 
@@ -23,6 +26,15 @@ export function policyMin(replpolicy: string | null, mindevcount: number): numbe
   const m = /^\s*MultipleHosts\s*\(\s*(\d*)\s*\)\s*$/.exec(replpolicy ?? '');
   const n = m && m[1] ? Number(m[1]) : 0;
   return n > 0 ? n : mindevcount;
+}
+
+/**
+ * The copies a file of (dmid, classid) must have: its class's row, else the
+ * domain's implicit default class (the `default_mindevcount` setting, else 2).
+ */
+export function classMin(layout: Layout, dmid: number, classid: number): { cls: ClassRow | undefined; min: number } {
+  const cls = layout.classes.find((c) => c.dmid === dmid && c.classid === classid);
+  return { cls, min: policyMin(cls?.replpolicy ?? null, cls?.mindevcount ?? layout.defaultMindevcount ?? IMPLICIT_DEFAULT_MINDEVCOUNT) };
 }
 
 export interface PolicyInput {

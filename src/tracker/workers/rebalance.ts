@@ -5,7 +5,8 @@
  *
  * - Drain: each device marked drain (except the one a running rebalance is
  *   working on) has its fids queued for replication, a batch per pass,
- *   skipping fids already queued. The jobs copy each file to where its
+ *   skipping fids already queued, while the replication queue is shorter
+ *   than queue_size_for_rebal. The jobs copy each file to where its
  *   policy wants it and then remove the drain copy, until the device is empty.
  * - Rebalance: while rebal_host is set, the original's JobMaster
  *   _inject_rebalance_queues: the state (rebal_state) is loaded, the next
@@ -52,7 +53,10 @@ export async function drainPass(env: WorkerEnv, cursors: Map<number, number>): P
     cursors.clear();
     return 0;
   }
-  const skip = rebalanceSource(await store.getSettings());
+  const settings = await store.getSettings();
+  // Paced as the rebalance is: a device's millions of jobs queued at once would hold back every new file's replication.
+  if ((await store.queueDepths()).replicate >= queueMax(settings)) return 0;
+  const skip = rebalanceSource(settings);
   let total = 0;
   for (const d of draining) {
     if (d.devid === skip) continue;
@@ -71,9 +75,16 @@ function positive(v: string | undefined): number | null {
   return Number.isFinite(n) && n > 0 ? n : null;
 }
 
+/** No more drain or rebalance jobs are queued while the replication queue holds this many (queue_size_for_rebal). */
+function queueMax(settings: Record<string, string>): number {
+  return positive(settings.queue_size_for_rebal) ?? DEF_REBAL_QUEUE_MAX;
+}
+
 /** One rebalance pass (under the exclusive section). Returns a word for the log. */
 export async function rebalancePass(env: WorkerEnv): Promise<string> {
   const { store } = env.ctx;
+  // Idle, the common case: one read every pass, no section taken (on MySQL a connection held for GET_LOCK).
+  if (!(await store.getSettings()).rebal_host) return 'idle';
   return store.moves.exclusive('mogfs_rebalance', async () => {
     const settings = await store.getSettings();
     if (!settings.rebal_host) return 'idle';
@@ -92,7 +103,7 @@ export async function rebalancePass(env: WorkerEnv): Promise<string> {
 
     if (settings.rebal_signal === 'stop') {
       // Rebalance::stop: the current source goes back to alive unless the policy says leave it in drain.
-      if (state.sdev_current && !policy.leave_in_drain_mode) await setDeviceState(env, state.sdev_current, 'alive');
+      if (!policy.leave_in_drain_mode) await setDeviceState(env, devs.find((d) => d.devid === state.sdev_current), 'drain', 'alive');
       state.time_stopped = nowSec();
       await save();
       await store.setSetting('rebal_signal', '');
@@ -100,8 +111,7 @@ export async function rebalancePass(env: WorkerEnv): Promise<string> {
       return 'stopped';
     }
 
-    const maxQueue = positive(settings.queue_size_for_rebal) ?? DEF_REBAL_QUEUE_MAX;
-    if ((await store.queueDepths()).replicate >= maxQueue) return 'queue full';
+    if ((await store.queueDepths()).replicate >= queueMax(settings)) return 'queue full';
     const toInject = positive(settings.queue_rate_for_rebal) ?? DEF_REBAL_QUEUE_INJECT;
 
     // Rebalance::_find_source_device
@@ -115,41 +125,48 @@ export async function rebalancePass(env: WorkerEnv): Promise<string> {
       }
       state.sdev_current = next;
       state.sdev_lastfid = 0;
-      state.sdev_limit = policy.limit_type === 'device' ? startLimit(policy, (await store.moves.deviceUsage(next)).bytes) : '';
+      if (policy.limit_type === 'device') {
+        // Only limit_by=percent needs the device's bytes (a scan of all its file_on rows).
+        const bytes = policy.limit_by === 'percent' ? (await store.moves.deviceUsage(next)).bytes : 0;
+        state.sdev_limit = startLimit(policy, bytes);
+      } else {
+        state.sdev_limit = '';
+      }
       // Saved before the device is marked drain, so the drain worker never takes it for a plain drain.
       await save();
     }
     const sdev = state.sdev_current;
     const dev = devs.find((d) => d.devid === sdev);
-    if (dev && dev.status !== 'drain' && dev.status !== 'dead') await setDeviceState(env, sdev, 'drain');
-
-    const dests = filterDestDevices(policy, state, devs, writableNow);
-    if (dests.length === 0) {
-      env.log.warn({ sdev }, 'rebalance cannot find suitable destination devices; waiting');
-      await save();
-      return 'no destinations';
+    // A source removed, or marked dead, down or readonly since, is done with (and its state left as it is).
+    const usable = dev !== undefined && (dev.status === 'alive' || dev.status === 'drain');
+    if (usable) {
+      await setDeviceState(env, dev, 'alive', 'drain');
+      if (filterDestDevices(policy, state, devs, writableNow).length === 0) {
+        env.log.warn({ sdev }, 'rebalance cannot find suitable destination devices; waiting');
+        await save();
+        return 'no destinations';
+      }
+    } else {
+      env.log.warn({ sdev, status: dev?.status ?? 'gone' }, 'rebalance source device is no longer alive or drain; skipping it');
     }
     const limitKey = policy.limit_type === 'global' ? 'limit' : 'sdev_limit';
-    const chunk = await store.moves.deviceFidChunk(sdev, policy.fid_age, state.sdev_lastfid, toInject);
-    if (chunk.length === 0 || !checkLimit(policy, state[limitKey]).ok || !dev) {
+    const chunk = usable ? await store.moves.deviceFidChunk(sdev, policy.fid_age, state.sdev_lastfid, toInject) : [];
+    if (chunk.length === 0 || !checkLimit(policy, state[limitKey]).ok) {
       finishSourceDevice(state);
-      if (!policy.leave_in_drain_mode && dev) await setDeviceState(env, sdev, 'alive');
+      if (!policy.leave_in_drain_mode) await setDeviceState(env, dev, 'drain', 'alive');
       await save();
       return `finished devid ${sdev}`;
     }
     state.sdev_lastfid = chunk[chunk.length - 1]!.fid;
-    const picked: number[] = [];
-    let bytes = 0;
+    const picked = new Map<number, number>(); // fid -> length
     for (const f of chunk) {
       const c = checkLimit(policy, state[limitKey], f.length);
       state[limitKey] = c.limit;
-      if (!c.ok) continue;
-      picked.push(f.fid);
-      bytes += f.length;
+      if (c.ok) picked.set(f.fid, f.length);
     }
-    const queued = await store.moves.enqueueMoves(picked, sdev, MOVE_FLAG, nowSec());
+    const queued = await store.moves.enqueueMoves([...picked.keys()], sdev, MOVE_FLAG, nowSec());
     state.fids_queued += queued.length;
-    state.bytes_queued += queued.length === picked.length ? bytes : Math.round((bytes * queued.length) / Math.max(1, picked.length));
+    for (const fid of queued) state.bytes_queued += picked.get(fid) ?? 0;
     await save();
     if (queued.length) env.ctx.wake('replicate');
     return `queued ${queued.length} from devid ${sdev}`;
@@ -171,8 +188,16 @@ function finishSourceDevice(s: RebalState): void {
   s.sdev_limit = '';
 }
 
-async function setDeviceState(env: WorkerEnv, devid: number, status: 'alive' | 'drain'): Promise<void> {
-  await env.ctx.store.updateDevice(devid, { status });
+/**
+ * The rebalance's own change of its source's state, alive -> drain when it
+ * starts on it and drain -> alive when done or stopped: a device in any
+ * other state is left alone, so one an operator marked dead, down or
+ * readonly meanwhile is never brought back (set_state refuses dead -> alive).
+ */
+async function setDeviceState(env: WorkerEnv, dev: DeviceInfo | undefined, from: 'alive' | 'drain', to: 'alive' | 'drain'): Promise<void> {
+  if (!dev || dev.status !== from) return;
+  await env.ctx.store.updateDevice(dev.devid, { status: to });
+  dev.status = to; // this pass's view too: a source finished in the pass that marked it goes back
   env.ctx.invalidateLayout();
 }
 

@@ -10,13 +10,10 @@ import type { DeviceInfo, DeviceMap } from './devices';
 import { canDeleteFrom, canReadFrom, devFidUrl, deviceMap, shouldHaveFiles } from './devices';
 import type { WorkerEnv } from './env';
 import { deleteOnNode, describeError, sizeOnNode } from './http';
-import { policyMin, replicateTo } from './policy';
+import { classMin, replicateTo } from './policy';
 import type { PolicyAnswer } from './policy';
 import { backoffSec, nowSec } from './pump';
 import { dropMovedCopies, movePlan } from './moves';
-
-/** The original's default_mindevcount, for a domain's implicit default class. */
-const DEFAULT_MINDEVCOUNT = 2;
 
 type Outcome = { done: true; note: string } | { done: false; reason: string };
 
@@ -50,13 +47,12 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
   if (!found) return { done: true, note: 'file no longer exists' };
   const { file, devids, checksum: sum } = found;
   const layout = await env.ctx.layout();
-  const cls = layout.classes.find((c) => c.dmid === file.dmid && c.classid === file.classid);
-  const min = policyMin(cls?.replpolicy ?? null, cls?.mindevcount ?? DEFAULT_MINDEVCOUNT);
+  const { cls, min } = classMin(layout, file.dmid, file.classid);
   const devs = deviceMap(layout, env.ctx.observed);
-  // Drain and rebalance (moves.ts): a rebalance source is masked and its destinations restricted.
-  const plan = await movePlan(env, flags, fromdevid, devs);
 
   if (devids.length === 0) return { done: false, reason: 'no_source: the file is on no device' };
+  // Drain and rebalance (moves.ts): a rebalance source is masked and its destinations restricted.
+  const plan = await movePlan(env, flags, fromdevid, devs);
   const onDevs = devids.map((id) => devs.get(id)).filter((d): d is DeviceInfo => d !== undefined);
   // Copies the policy counts, and devices we may read a copy from.
   let onPolicy = onDevs.filter((d) => shouldHaveFiles(d) && !plan.mask.has(d.devid));
