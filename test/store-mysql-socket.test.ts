@@ -40,3 +40,13 @@ test('the store reaches MySQL through ?socket= (and DBI mysql_socket=), not TCP'
     await server.stop();
   }
 });
+
+test('a missing socket is the database being away; another missing file is not', async () => {
+  const { isDbUnavailable } = await import('../src/store');
+  const { readFile } = await import('node:fs/promises');
+  const net = await import('node:net');
+  const connectErr = await new Promise<unknown>((resolve) => net.connect('/nonexistent-mogfs/mysqld.sock').on('error', resolve));
+  assert.equal(isDbUnavailable(connectErr), true);
+  const fileErr = await readFile('/nonexistent-mogfs/file').catch((e: unknown) => e);
+  assert.equal(isDbUnavailable(fileErr), false);
+});

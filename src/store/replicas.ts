@@ -24,10 +24,12 @@ export function slavesOk(store: MetadataStore): SlaveReads {
  * error): a tracker answers `ERR db` and tries again on the next request.
  */
 export function isDbUnavailable(e: unknown): boolean {
-  const err = e as { code?: unknown; errno?: unknown; fatal?: unknown } | null;
+  const err = e as { code?: unknown; errno?: unknown; fatal?: unknown; syscall?: unknown } | null;
   if (!err || typeof err !== 'object') return false;
   const code = typeof err.code === 'string' ? err.code : '';
-  if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ENOENT|PROTOCOL_CONNECTION_LOST|PROTOCOL_SEQUENCE_TIMEOUT|ER_SERVER_SHUTDOWN|ER_CONNECTION_KILLED|ER_CON_COUNT_ERROR|ER_CANT_CONNECT_TO_MYSQL_SERVER)$/.test(code)) return true;
+  // A Unix socket that is not there (?socket= with the server down); any other missing file is not the database.
+  if (code === 'ENOENT') return err.syscall === 'connect';
+  if (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|PROTOCOL_CONNECTION_LOST|PROTOCOL_SEQUENCE_TIMEOUT|ER_SERVER_SHUTDOWN|ER_CONNECTION_KILLED|ER_CON_COUNT_ERROR|ER_CANT_CONNECT_TO_MYSQL_SERVER)$/.test(code)) return true;
   if (code === 'POOL_CLOSED') return false;
   // 1053 server shutdown, 1040 too many connections, 1927 connection killed, 2002/2003/2006/2013 client-side losses
   const n = typeof err.errno === 'number' ? err.errno : 0;
