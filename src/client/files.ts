@@ -256,8 +256,11 @@ export class MogileFS {
       checksumverify: opts.checksumVerify ? 1 : undefined,
       ...attrArgs(opts.attrs),
     }, {
-      // The tracker HEADs the upload, or re-reads it all to verify a checksum.
-      timeoutMs: this.timeoutMs + (opts.checksumVerify ? Math.ceil(put.size / 20_000) : 0),
+      // The tracker HEADs the upload, or re-reads it all to verify a checksum: then wait at
+      // least as long as the tracker gives that read (httpfile.ts md5TimeoutMs), and a bit more.
+      timeoutMs: opts.checksumVerify
+        ? Math.max(this.timeoutMs, 30_000) + Math.ceil(put.size / 20_000) + 5_000
+        : this.timeoutMs,
     });
     return { key, fid, devid: put.dest.devid, path: put.dest.path, size: put.size, checksum };
   }
