@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { rmSync } from 'node:fs';
 
 /** The compiled CLI next to this compiled file's tree. */
 export const MOGFS = path.resolve(__dirname, '..', '..', 'src', 'cli', 'mogfs.js');
@@ -32,7 +33,12 @@ let home: string | null = null;
 
 /** An empty HOME for every spawned mogfs, so no ~/.mogilefs.conf of the machine leaks in. */
 export async function privateHome(): Promise<string> {
-  if (!home) home = await fs.mkdtemp(path.join(os.tmpdir(), 'mogfs-home-'));
+  if (!home) {
+    const made = await fs.mkdtemp(path.join(os.tmpdir(), 'mogfs-home-'));
+    home = made;
+    // Test files that never call removePrivateHome still leave nothing behind.
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+  }
   return home;
 }
 
