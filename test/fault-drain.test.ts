@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { forEachEngine } from './helpers/engines';
-import { filesOnDisk, pool, startMultiCluster, waitFor } from './helpers/multitracker';
+import { filesOnDisk, startMultiCluster, storeReplicated, waitFor } from './helpers/multitracker';
 import type { MultiCluster } from './helpers/multitracker';
 
 const N = 40;
@@ -17,21 +17,11 @@ const DRAIN = 1;
 
 forEachEngine((engine) => {
   let c: MultiCluster;
-  const data = new Map<string, Buffer>();
+  let data = new Map<string, Buffer>();
 
   before(async () => {
     c = await startMultiCluster({ engine });
-    const cl = c.client([0]);
-    const first = Array.from({ length: N }, (_, i) => [`drain/${i}`, randomBytes(5_000 + i * 100)] as const);
-    await pool(first, 8, async ([k, d]) => {
-      await cl.storeBuffer(k, d);
-      data.set(k, d);
-    });
-    await waitFor('every file on 2 hosts', async () => {
-      if ((await c.stores[0].queueDepths()).replicate) return false;
-      for (const k of data.keys()) if ((await cl.fileInfo(k)).devcount !== 2) return false;
-      return true;
-    }, 60_000);
+    data = await storeReplicated(c, 'drain/', N, (i) => 5_000 + i * 100);
     assert.ok((await c.stores[0].moves.deviceUsage(DRAIN)).files > 0, `no file landed on dev${DRAIN}`);
   });
   after(async () => { await c?.stop(); });

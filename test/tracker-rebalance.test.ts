@@ -9,10 +9,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { forEachEngine } from './helpers/engines';
 import { mogadm } from './helpers/mogadm';
-import { pool, startMultiCluster, waitFor } from './helpers/multitracker';
+import { startMultiCluster, storeReplicated, waitFor } from './helpers/multitracker';
 import type { MultiCluster } from './helpers/multitracker';
 import { initialState, saveState } from '../src/tracker/rebalance/policy';
 
@@ -30,21 +29,11 @@ function stateOf(text: string): Record<string, string> {
 
 forEachEngine((engine) => {
   let c: MultiCluster;
-  const data = new Map<string, Buffer>();
+  let data = new Map<string, Buffer>();
 
   before(async () => {
     c = await startMultiCluster({ engine });
-    const cl = c.client([0]);
-    const files = Array.from({ length: N }, (_, i) => [`rebal/${i}`, randomBytes(4_000 + i * 50)] as const);
-    await pool(files, 8, async ([k, d]) => {
-      await cl.storeBuffer(k, d);
-      data.set(k, d);
-    });
-    await waitFor('every file on 2 hosts', async () => {
-      if ((await c.stores[0].queueDepths()).replicate) return false;
-      for (const k of data.keys()) if ((await cl.fileInfo(k)).devcount !== 2) return false;
-      return true;
-    }, 60_000);
+    data = await storeReplicated(c, 'rebal/', N, (i) => 4_000 + i * 50);
   });
   after(async () => { await c?.stop(); });
 

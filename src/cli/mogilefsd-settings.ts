@@ -6,6 +6,7 @@
  */
 import type { ConfFile, ListenAddress } from '../common/conffile';
 import { parseBool, parseCount, parseListenAddress, unknownKeys } from '../common/conffile';
+import { mysqlUrlFromDbi } from '../store/mysql/dbi';
 
 export const DEFAULT_TRACKER_CONFIG = '/etc/mogilefs/mogilefsd.conf';
 
@@ -88,23 +89,9 @@ export function parseListen(value: string): ListenAddress {
 export function dsnFromDbi(dbi: string, user?: string, pass?: string): string {
   const sqlite = /^dbi:sqlite:(?:dbname=)?(.+)$/i.exec(dbi);
   if (sqlite) return `sqlite:${sqlite[1]}`;
-  const my = /^dbi:(?:mysql|mariadb):(.*)$/i.exec(dbi);
+  const my = mysqlUrlFromDbi(dbi, user, pass);
   if (!my) throw new Error(`db_dsn "${dbi}" is not a DBI:mysql or DBI:SQLite DSN`);
-  let db = '';
-  let host = '127.0.0.1';
-  let port = '3306';
-  let socket = '';
-  for (const part of my[1].split(/[;:]/)) {
-    const kv = /^(\w+)=(.*)$/.exec(part);
-    if (!kv) {
-      if (part) db = part;
-    } else if (kv[1] === 'host') host = kv[2];
-    else if (kv[1] === 'port') port = kv[2];
-    else if (kv[1] === 'database' || kv[1] === 'dbname') db = kv[2];
-    else if (kv[1] === 'mysql_socket') socket = kv[2];
-  }
-  const auth = user ? `${encodeURIComponent(user)}${pass ? ':' + encodeURIComponent(pass) : ''}@` : '';
-  return `mysql://${auth}${host}:${port}/${db}${socket ? `?socket=${encodeURIComponent(socket)}` : ''}`;
+  return my.url;
 }
 
 /** The first of flag, file value, that is defined. */

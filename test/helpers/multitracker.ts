@@ -9,6 +9,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { createLogger } from '../../src/common/log';
 import { fidPathOnDevice } from '../../src/common/fidpath';
 import { startTracker } from '../../src/tracker';
@@ -229,4 +230,27 @@ export async function pool<T, R>(items: T[], limit: number, fn: (t: T, i: number
   await Promise.all(lanes);
   if (firstErr) throw firstErr;
   return out;
+}
+
+/**
+ * Stores `count` random files named `<prefix><i>` (sizes from `size(i)`) through tracker 0, 8 at
+ * a time, and waits until every one has 2 copies and the replication queue is empty. Resolves
+ * to the files' contents by key.
+ */
+export async function storeReplicated(
+  c: MultiCluster, prefix: string, count: number, size: (i: number) => number,
+): Promise<Map<string, Buffer>> {
+  const cl = c.client([0]);
+  const data = new Map<string, Buffer>();
+  const files = Array.from({ length: count }, (_, i) => [`${prefix}${i}`, randomBytes(size(i))] as const);
+  await pool(files, 8, async ([k, d]) => {
+    await cl.storeBuffer(k, d);
+    data.set(k, d);
+  });
+  await waitFor('every file on 2 hosts', async () => {
+    if ((await c.stores[0].queueDepths()).replicate) return false;
+    for (const k of data.keys()) if ((await cl.fileInfo(k)).devcount !== 2) return false;
+    return true;
+  }, 60_000);
+  return data;
 }

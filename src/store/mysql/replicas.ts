@@ -27,6 +27,7 @@ import { createLogger } from '../../common/log';
 import type { Logger } from '../../common/log';
 import type { SlaveReads } from '../replicas';
 import { MysqlDb } from './db';
+import { mysqlUrlFromDbi } from './dbi';
 
 export const SETTINGS_TTL_MS = 5000;
 export const CHECK_INTERVAL_MS = 1000;
@@ -46,22 +47,10 @@ export function replicaUrl(value: string): string {
     u.password = pass ? encodeURIComponent(pass) : '';
     return u.toString();
   }
-  const my = /^dbi:(?:mysql|mariadb):(.*)$/i.exec(d);
-  if (!my) throw new Error(`replica DSN "${d}" is neither DBI:mysql:... nor mysql://host:port/db`);
-  let db = '';
-  let host = '127.0.0.1';
-  let port = '3306';
-  for (const part of my[1].split(/[;:]/)) {
-    const kv = /^(\w+)=(.*)$/.exec(part);
-    if (!kv) {
-      if (part) db = part;
-    } else if (kv[1] === 'host') host = kv[2];
-    else if (kv[1] === 'port') port = kv[2];
-    else if (kv[1] === 'database' || kv[1] === 'dbname') db = kv[2];
-  }
-  if (!db) throw new Error(`replica DSN "${d}" names no database (database=NAME)`);
-  const auth = user ? `${encodeURIComponent(user)}${pass ? ':' + encodeURIComponent(pass) : ''}@` : '';
-  return `mysql://${auth}${host}:${port}/${encodeURIComponent(db)}`;
+  const dbi = mysqlUrlFromDbi(d, user, pass);
+  if (!dbi) throw new Error(`replica DSN "${d}" is neither DBI:mysql:... nor mysql://host:port/db`);
+  if (!dbi.database) throw new Error(`replica DSN "${d}" names no database (database=NAME)`);
+  return dbi.url;
 }
 
 interface Replica {

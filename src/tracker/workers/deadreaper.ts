@@ -8,6 +8,7 @@
  */
 import { LAYOUT_TTL_MS } from '../layout';
 import type { WorkerEnv } from './env';
+import { periodic } from './periodic';
 import { nowSec } from './pump';
 
 /** fids per transaction. */
@@ -59,40 +60,9 @@ export interface DeadReaper {
 
 /** Runs a pass now and then every intervalMs (the original: every 5 s), or when woken. */
 export function startDeadReaper(env: WorkerEnv, intervalMs: number): DeadReaper {
-  let closed = false;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let again = false;
-  const pass = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    running = reapDeadDevices(env)
-      .then((n) => {
-        if (n) env.log.info({ queued: n }, 'queued the files of dead devices for replication');
-      })
-      .catch((err: unknown) => env.log.error({ err }, 'dead-device reaper pass failed; will try again'))
-      .finally(() => {
-        running = null;
-        if (closed) return;
-        if (again) {
-          again = false;
-          pass();
-        } else {
-          timer = setTimeout(pass, intervalMs);
-        }
-      });
-  };
-  pass();
-  return {
-    wake() {
-      if (closed) return;
-      if (running) again = true;
-      else pass();
-    },
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  return periodic(intervalMs, () => reapDeadDevices(env)
+    .then((n) => {
+      if (n) env.log.info({ queued: n }, 'queued the files of dead devices for replication');
+    })
+    .catch((err: unknown) => env.log.error({ err }, 'dead-device reaper pass failed; will try again')));
 }

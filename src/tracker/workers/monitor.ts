@@ -11,6 +11,7 @@ import type { ObservedDevice } from '../context';
 import type { DeviceInfo } from './devices';
 import { devUrl, deviceMap, shouldMonitor } from './devices';
 import type { WorkerEnv } from './env';
+import { periodic } from './periodic';
 import { describeError, smallRequest } from './http';
 import { nowSec } from './pump';
 
@@ -40,51 +41,20 @@ export interface Monitor {
 }
 
 export function startMonitor(env: WorkerEnv): Monitor {
-  let closed = false;
-  let timer: NodeJS.Timeout | null = null;
-  let current: Promise<void> | null = null;
-  let again = false;
   let resolveFirst!: () => void;
   const firstRound = new Promise<void>((r) => (resolveFirst = r));
   /** What we last wrote per device, to write again only on a real change. */
   const written = new Map<number, { total: number; used: number; asof: number }>();
   /** Devices whose test-write directory we already created. */
   const mkcolDone = new Set<number>();
-
-  const schedule = (): void => {
-    if (closed) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(run, env.ctx.config.monitorIntervalMs);
-  };
-  const run = (): void => {
-    if (closed) return;
-    if (current) {
-      again = true;
-      return;
-    }
-    if (timer) clearTimeout(timer);
-    timer = null;
-    current = round(env, written, mkcolDone)
-      .catch((err: unknown) => env.log.error({ err }, 'monitor round failed; will try again'))
-      .finally(() => {
-        current = null;
-        resolveFirst();
-        if (again) {
-          again = false;
-          run();
-        } else {
-          schedule();
-        }
-      });
-  };
-  run();
+  const loop = periodic(env.ctx.config.monitorIntervalMs, () => round(env, written, mkcolDone)
+    .catch((err: unknown) => env.log.error({ err }, 'monitor round failed; will try again'))
+    .finally(resolveFirst));
   return {
     firstRound,
-    wake: run,
+    wake: () => loop.wake(),
     async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await current;
+      await loop.close();
       resolveFirst();
     },
   };

@@ -18,6 +18,7 @@
  */
 import { MOVE_FLAG } from '../../store';
 import type { WorkerEnv } from './env';
+import { periodic } from './periodic';
 import { deviceMap } from './devices';
 import type { DeviceInfo } from './devices';
 import { nowSec } from './pump';
@@ -204,48 +205,18 @@ async function setDeviceState(env: WorkerEnv, dev: DeviceInfo | undefined, from:
 /** Drain and rebalance passes now and every intervalMs, or when woken. */
 export function startRebalanceWorker(env: WorkerEnv, intervalMs: number): RebalanceWorker {
   const cursors = new Map<number, number>();
-  let closed = false;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let again = false;
-  const pass = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    running = (async () => {
-      try {
-        const n = await drainPass(env, cursors);
-        if (n) env.log.info({ queued: n }, 'queued files of draining devices');
-      } catch (err) {
-        env.log.error({ err }, 'drain pass failed; will try again');
-      }
-      try {
-        const what = await rebalancePass(env);
-        if (what !== 'idle') env.log.info({ rebalance: what }, 'rebalance pass');
-      } catch (err) {
-        env.log.error({ err }, 'rebalance pass failed; will try again');
-      }
-    })().finally(() => {
-      running = null;
-      if (closed) return;
-      if (again) {
-        again = false;
-        pass();
-      } else {
-        timer = setTimeout(pass, intervalMs);
-      }
-    });
-  };
-  pass();
-  return {
-    wake() {
-      if (closed) return;
-      if (running) again = true;
-      else pass();
-    },
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  return periodic(intervalMs, async () => {
+    try {
+      const n = await drainPass(env, cursors);
+      if (n) env.log.info({ queued: n }, 'queued files of draining devices');
+    } catch (err) {
+      env.log.error({ err }, 'drain pass failed; will try again');
+    }
+    try {
+      const what = await rebalancePass(env);
+      if (what !== 'idle') env.log.info({ rebalance: what }, 'rebalance pass');
+    } catch (err) {
+      env.log.error({ err }, 'rebalance pass failed; will try again');
+    }
+  });
 }
