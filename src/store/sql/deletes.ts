@@ -7,7 +7,7 @@
  */
 import type { DeleteJob } from '../types';
 import { type Dialect, lim, type SqlDb } from './conn';
-import { chunks, marks, padList } from './lists';
+import { leaseDue } from './lease';
 
 export class DeleteQueue {
   constructor(private readonly db: SqlDb) {}
@@ -26,17 +26,9 @@ export class DeleteQueue {
     const n = lim(limit);
     if (n === 0) return [];
     const d = this.d;
-    return this.db.tx(async (q) => {
-      const jobs = (await q.all<DeleteJob>(
-        `SELECT fid, nexttry, failcount FROM file_to_delete2 WHERE nexttry <= ? ORDER BY nexttry, fid LIMIT ?${d.forUpdate}${d.skipLocked}`,
-        now, d.limit(n),
-      )).map((j) => ({ ...j, fid: Number(j.fid) }));
-      for (const part of chunks(jobs.map((j) => j.fid))) {
-        const fids = padList(part);
-        await q.run(`UPDATE file_to_delete2 SET nexttry = ? WHERE fid IN (${marks(fids.length)})`, now + leaseSeconds, ...fids);
-      }
-      return jobs;
-    });
+    return this.db.tx((q) => leaseDue<DeleteJob>(
+      q, d, { table: 'file_to_delete2', cols: 'fid, nexttry, failcount', where: '', params: [] }, now, n, now + leaseSeconds,
+    ));
   }
 
   async finish(fid: number): Promise<void> {

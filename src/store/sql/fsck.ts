@@ -10,6 +10,7 @@ import { FSCK_KEYS, FSCK_QUEUE } from '../fsck';
 import { type Dialect, lim, type Q, type SqlDb } from './conn';
 import { refreshDevcount } from './files';
 import { chunks, marks, padList } from './lists';
+import { leaseDue } from './lease';
 
 export class Fsck implements FsckStore {
   constructor(private readonly db: SqlDb) {}
@@ -76,17 +77,10 @@ export class Fsck implements FsckStore {
     const n = lim(limit);
     if (n === 0) return [];
     const d = this.d;
-    return this.db.tx(async (q) => {
-      const jobs = (await q.all<FsckJob>(
-        `SELECT fid, nexttry, failcount FROM file_to_queue WHERE type = ? AND nexttry <= ? ORDER BY nexttry, fid LIMIT ?${d.forUpdate}${d.skipLocked}`,
-        FSCK_QUEUE, now, d.limit(n),
-      )).map((j) => ({ fid: Number(j.fid), nexttry: Number(j.nexttry), failcount: Number(j.failcount) }));
-      for (const part of chunks(jobs.map((j) => j.fid))) {
-        const fids = padList(part);
-        await q.run(`UPDATE file_to_queue SET nexttry = ? WHERE type = ? AND fid IN (${marks(fids.length)})`, now + leaseSeconds, FSCK_QUEUE, ...fids);
-      }
-      return jobs;
-    });
+    const jobs = await this.db.tx((q) => leaseDue<FsckJob>(
+      q, d, { table: 'file_to_queue', cols: 'fid, nexttry, failcount', where: 'type = ?', params: [FSCK_QUEUE] }, now, n, now + leaseSeconds,
+    ));
+    return jobs.map((j) => ({ fid: j.fid, nexttry: Number(j.nexttry), failcount: Number(j.failcount) }));
   }
 
   async finish(fid: number): Promise<void> {

@@ -14,6 +14,7 @@
 import type { ReplicateJob } from '../types';
 import { type Dialect, lim, MAX_DEVCOUNT, type Q, type SqlDb } from './conn';
 import { chunks, marks, padList } from './lists';
+import { leaseDue } from './lease';
 
 export class ReplicateQueue {
   constructor(private readonly db: SqlDb) {}
@@ -31,15 +32,12 @@ export class ReplicateQueue {
     const leaseend = now + leaseSeconds;
     const d = this.d;
     return this.db.tx(async (q) => {
-      const jobs = (await q.all<ReplicateJob>(
-        `SELECT fid, nexttry, fromdevid, failcount, flags FROM file_to_replicate
-         WHERE nexttry <= ? ORDER BY nexttry, fid LIMIT ?${d.forUpdate}${d.skipLocked}`,
-        now, d.limit(n),
-      )).map((j) => ({ ...j, fid: Number(j.fid) }));
+      const jobs = await leaseDue<ReplicateJob>(
+        q, d, { table: 'file_to_replicate', cols: 'fid, nexttry, fromdevid, failcount, flags', where: '', params: [] }, now, n, leaseend,
+      );
       for (const part of chunks(jobs.map((j) => j.fid))) {
         const fids = padList(part);
-        await q.run(`UPDATE file_to_replicate SET nexttry = ? WHERE fid IN (${marks(fids.length)})`, leaseend, ...fids);
-        // A repeated row (padding) sets the same values again.
+        // The claims, in the same transaction. A repeated row (padding) sets the same values again.
         await q.run(
           `INSERT INTO mogfs_replicate_claim (fid, leaseend, recheck) VALUES ${marks(fids.length, '(?, ?, 0)')}
            ${d.upsert('fid', `leaseend = ${d.excluded('leaseend')}, recheck = 0`)}`,
