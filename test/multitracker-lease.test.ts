@@ -58,35 +58,40 @@ forEachEngine((engine) => {
   test('a job re-queued while its fid is being copied is not copied twice', async () => {
     await c.admin(1).createClass('default', 'pair', { mindevcount: 2 });
     const b = c.client([1]);
-    // B (the tracker left) starts copying and is slow after reading where the copies are...
+    // B (the tracker left) copies the file and is slow to record the copy
+    // (create_close handed the job to its replicator, or it claimed it)...
     const storeB = c.stores[1];
     const fileDevids = storeB.fileDevids.bind(storeB);
-    const readJob = storeB.getFileForReplication.bind(storeB);
     let stalled = false;
     let target = -1;
-    storeB.getFileForReplication = async (fid) => {
-      const found = await readJob(fid);
+    const stall = async (fid: number): Promise<void> => {
       if (fid === target && !stalled) {
         stalled = true;
         await new Promise((res) => setTimeout(res, 1500));
       }
-      return found;
     };
-    const getTempfile = storeB.getTempfile.bind(storeB);
-    storeB.getTempfile = async (fid) => {
-      const t = await getTempfile(fid);
-      if (t?.dkey === 'lease/requeued') target = fid;
-      return t;
+    const createTempfile = storeB.createTempfile.bind(storeB);
+    storeB.createTempfile = async (t) => {
+      const fid = await createTempfile(t);
+      if (t.dkey === 'lease/requeued') target = fid;
+      return fid;
     };
     const copies: number[] = [];
     const addFileOn = storeB.addFileOn.bind(storeB);
     storeB.addFileOn = async (fid, devid) => {
       if (fid === target) copies.push(devid);
+      await stall(fid);
       return addFileOn(fid, devid);
+    };
+    const addFileOnAndFinish = storeB.addFileOnAndFinish.bind(storeB);
+    storeB.addFileOnAndFinish = async (fid, devid) => {
+      if (fid === target) copies.push(devid);
+      await stall(fid);
+      return addFileOnAndFinish(fid, devid);
     };
     const r = await b.storeBuffer('lease/requeued', Buffer.alloc(5000, 7));
     assert.equal(target, r.fid);
-    await waitFor('B to start the copy', async () => stalled, 10_000);
+    await waitFor('B to make the copy', async () => stalled, 10_000);
     // ...while the file's class changes, which queues the fid again.
     await b.updateClass('lease/requeued', 'pair');
     await waitFor('replication to settle', async () => (await storeB.queueDepths()).replicate === 0, 20_000);

@@ -139,6 +139,44 @@ forEachEngine((engine, env) => {
     assert.deepEqual(await a.queueDepths(), { replicate: 0, delete: 0 }, 'a job without a re-queue is removed');
   });
 
+  test('create_close hand-off: the job is committed claimed, and the copy that completes it finishes it in one step', async () => {
+    const db = await env.database();
+    const [a, b] = [await db.open(), await db.open()];
+    const { dmid } = await a.createDomain('handoff');
+    const now = Math.floor(Date.now() / 1000);
+    const commit = async (key: string, lease: number): Promise<number> => {
+      const fid = await a.createTempfile({ dmid, dkey: key, classid: 0, devids: '1,2', createtime: now });
+      await a.commitFile({ fid, dmid, dkey: key, length: 10, classid: 0, devids: [1], replicateNexttry: 0, replicateLeaseEnd: lease });
+      return fid;
+    };
+    const plain = await commit('plain', now + 120);
+    const requeued = await commit('requeued', now + 120);
+    const deleted = await commit('deleted', now + 120);
+    const orphan = await commit('orphan', now + 30);
+    // Claimed in the commit: no tracker may take the jobs while the lease runs...
+    assert.deepEqual(await b.claimReplicateJobs(now + 20, 10, 120), [], 'a job claimed by create_close was handed out');
+    assert.equal((await a.queueDepths()).replicate, 4);
+    // ...and when it ends (the tracker died before copying), any tracker may.
+    assert.deepEqual((await b.claimReplicateJobs(now + 31, 10, 120)).map((j) => j.fid), [orphan]);
+    await b.finishReplicate(orphan);
+
+    assert.equal(await a.addFileOnAndFinish(plain, 2), 'finished');
+    assert.deepEqual(await a.fileDevids(plain), [1, 2]);
+    assert.equal((await a.getFile(plain))?.devcount, 2);
+    // Re-queued while it ran (updateclass on another tracker): the copy is recorded and the job comes due again.
+    await b.enqueueReplicate(requeued, null, 0);
+    assert.equal(await a.addFileOnAndFinish(requeued, 2), 'finished');
+    assert.equal((await a.getFile(requeued))?.devcount, 2);
+    assert.deepEqual((await b.claimReplicateJobs(now + 100, 10, 120)).map((j) => j.fid), [requeued], 'the re-check was lost');
+    await b.finishReplicate(requeued);
+    // Deleted while it was copied: reported, and the job left to the caller.
+    await a.deleteFileByKey(dmid, 'deleted');
+    assert.equal(await a.addFileOnAndFinish(deleted, 2), 'gone');
+    await a.removeFileOn(deleted, 2);
+    await a.finishReplicate(deleted);
+    assert.deepEqual(await a.queueDepths(), { replicate: 0, delete: 1 });
+  });
+
   test('replicate_now: deferred jobs nobody runs come due now, and are counted', async () => {
     const s = await env.open();
     const now = Math.floor(Date.now() / 1000);

@@ -16,6 +16,12 @@ import type { SlaveReads } from './replicas';
 import type { FsckStore } from './fsck';
 import type { MoveStore } from './rebalance';
 
+/** What the delete worker needs to know of a queued fid: whether a file row has it again, and the devices holding copies. */
+export interface DeleteJobState {
+  live: boolean;
+  devids: number[];
+}
+
 export interface MetadataStore {
   readonly engine: 'sqlite' | 'mysql';
   /** Longest key, in bytes, the file table holds: 1024 on our schema, 255 on the original's. */
@@ -151,6 +157,14 @@ export interface MetadataStore {
   claimReplicateJobs(now: number, limit: number, leaseSeconds: number): Promise<ReplicateJob[]>;
   /** Removes the job, or makes it due now if it was re-queued while claimed. */
   finishReplicate(fid: number): Promise<void>;
+  /**
+   * The copy that completes a claimed job: addFileOn, then finishReplicate,
+   * in one round trip where the engine can. `finished`: the copy is
+   * recorded and the job is removed (or due again, if it was re-queued while
+   * claimed). `gone`: the file was deleted while it was copied; as with
+   * addFileOn's false, the row is the caller's to drop, and so is the job.
+   */
+  addFileOnAndFinish(fid: number, devid: number): Promise<'finished' | 'gone'>;
   /** Reschedules the job and drops its claim; due now instead if it was re-queued while claimed. */
   retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void>;
   /**
@@ -174,13 +188,21 @@ export interface MetadataStore {
   claimDeleteJobs(now: number, limit: number, leaseSeconds: number): Promise<DeleteJob[]>;
   finishDelete(fid: number): Promise<void>;
   /** The delete worker's first look at a fid, in one query: does a file row have it (again), and where are its copies. */
-  deleteJobState(fid: number): Promise<{ live: boolean; devids: number[] }>;
+  deleteJobState(fid: number): Promise<DeleteJobState>;
+  /** deleteJobState of a claimed batch in one query (up to 1024 fids): an entry for every fid asked. */
+  deleteJobStates(fids: number[]): Promise<Map<number, DeleteJobState>>;
   /**
    * Every copy of a deleted fid is gone: its file_on rows and its queue row
    * go, in one transaction (one round trip on MySQL). Nothing is removed if a
    * file row has the fid again. False in that case.
    */
   finishDeletedFile(fid: number): Promise<boolean>;
+  /**
+   * finishDeletedFile of several fids at once (one transaction, one round
+   * trip on MySQL, per 1024 fids), each by the same rule. Resolves to the
+   * fids whose rows went: all but those a file row has again.
+   */
+  finishDeletedFiles(fids: number[]): Promise<Set<number>>;
   retryDelete(fid: number, nexttry: number, failcount: number): Promise<void>;
 
   queueDepths(): Promise<{ replicate: number; delete: number }>;

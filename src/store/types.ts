@@ -122,6 +122,13 @@ export interface CommitFile {
    * file that nobody replicates.
    */
   replicateNexttry?: number;
+  /**
+   * With replicateNexttry: this tracker claims the replication job in the
+   * same transaction (a mogfs_replicate_claim row, the queue row's nexttry at
+   * the lease's end), as claimReplicateJobs would, so it can run the job at
+   * once without a claim query (create_close's hand-off to the replicator).
+   */
+  replicateLeaseEnd?: number;
 }
 
 export type HostPatch = Partial<Omit<HostRow, 'hostid'>>;

@@ -5,7 +5,8 @@
  */
 import type { Logger } from '../common/log';
 import type { RecentErrors } from '../common/recent';
-import type { MetadataStore, DeviceRow, HostRow, DomainRow, ClassRow } from '../store';
+import type { OpenUploads } from './uploads';
+import type { MetadataStore, DeviceRow, HostRow, DomainRow, ClassRow, Checksum, FileRow, ReplicateJob } from '../store';
 
 export interface TrackerConfig {
   /** Address to listen on (default 127.0.0.1:7001). */
@@ -92,4 +93,34 @@ export interface TrackerContext {
   readonly recent: RecentErrors;
   /** Nudge a background worker: there is new work in its queue. */
   wake(worker: 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebalance' | 'fsck'): void;
+  /** Uploads this tracker opened, so their create_close need not read the tempfile row back (uploads.ts). */
+  readonly uploads: OpenUploads;
+  /** create_close's hand-off of a new file to this tracker's replicator (the workers install it). */
+  replicator: ReplicateHandoff;
 }
+
+/** A file as the replicator needs it: what getFileForReplication reads. */
+export interface ReplicationFile {
+  file: FileRow;
+  devids: number[];
+  checksum: Checksum | null;
+}
+
+/**
+ * create_close commits a new file with its replication job already claimed
+ * by this tracker and runs the job at once, with what it knows of the file:
+ * no claim query and no read of the file back (two to six round trips to a
+ * MySQL server per stored file). The claim is an ordinary lease, so if this
+ * tracker dies the job runs elsewhere when the lease ends.
+ */
+export interface ReplicateHandoff {
+  /** The lease end (unix seconds) to claim with, a worker slot kept for the job; null: queue it as usual. */
+  reserve(): number | null;
+  /** The commit holding the claim is done: run the job now. */
+  take(job: ReplicateJob, known: ReplicationFile): void;
+  /** The commit failed: give the slot back. */
+  cancel(): void;
+}
+
+/** No replicator in this process (workers off): every job goes through the queue. */
+export const NO_HANDOFF: ReplicateHandoff = { reserve: () => null, take: () => undefined, cancel: () => undefined };

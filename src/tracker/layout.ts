@@ -8,7 +8,8 @@ import type { Logger } from '../common/log';
 import { recordingLogger, RecentErrors } from '../common/recent';
 import type { MetadataStore } from '../store';
 import type { Layout, ObservedDevice, TrackerConfig, TrackerContext } from './context';
-import { defaultTrackerConfig } from './context';
+import { defaultTrackerConfig, NO_HANDOFF } from './context';
+import { OpenUploads } from './uploads';
 
 /** The mindevcount of a domain's implicit default class (no class row) when `default_mindevcount` is unset. */
 export const IMPLICIT_DEFAULT_MINDEVCOUNT = 2;
@@ -99,5 +100,7 @@ export function createContext(
     setWake(fn: WakeFn): void {
       wakeFn = fn;
     },
+    replicator: NO_HANDOFF,
+    uploads: new OpenUploads(),
   };
 }

@@ -89,6 +89,7 @@ export async function startTracker(opts: TrackerOptions): Promise<Tracker> {
     const w = startWorkers(ctx, { reaperIntervalMs, ...opts.workerOptions });
     workers = w;
     ctx.setWake((name) => w.wake(name));
+    ctx.replicator = w.replicator;
   }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : ctx.config.port;

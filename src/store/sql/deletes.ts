@@ -5,9 +5,11 @@
  * trackers never take the same job; a tracker that dies mid-job loses its
  * lease and the job comes back when it runs out.
  */
+import type { DeleteJobState } from '../store';
 import type { DeleteJob } from '../types';
 import { type Dialect, lim, type SqlDb } from './conn';
 import { leaseDue } from './lease';
+import { chunks, marks, padList } from './lists';
 
 export class DeleteQueue {
   constructor(private readonly db: SqlDb) {}
@@ -39,22 +41,56 @@ export class DeleteQueue {
     await this.db.run('UPDATE file_to_delete2 SET nexttry = ?, failcount = ? WHERE fid = ?', nexttry, Math.min(failcount, 255), fid);
   }
 
-  /** Whether the fid names a file again (a fid given back by create_open's fid=), and the devices still holding it. */
-  async jobState(fid: number): Promise<{ live: boolean; devids: number[] }> {
-    const r = await this.db.get<{ live: number; devids: string | Buffer | null }>(
-      'SELECT EXISTS (SELECT 1 FROM file WHERE fid = ?) AS live, (SELECT GROUP_CONCAT(devid) FROM file_on WHERE fid = ?) AS devids', fid, fid);
-    const list = r?.devids === null || r?.devids === undefined ? '' : String(r.devids);
-    return { live: Number(r?.live ?? 0) === 1, devids: list === '' ? [] : list.split(',').map(Number).sort((a, b) => a - b) };
+  /**
+   * jobState of many fids, one query per MAX_LIST of them: whether each
+   * names a file again (a fid given back by create_open's fid=), and the
+   * devices still holding it. Every fid asked has an entry.
+   */
+  async jobStates(fids: number[]): Promise<Map<number, DeleteJobState>> {
+    const states = new Map(fids.map((fid) => [fid, { live: false, devids: [] as number[] }]));
+    for (const part of chunks([...states.keys()])) {
+      const list = padList(part);
+      const m = marks(list.length);
+      // A file_on row per copy, and a row with no devid for a fid that is live.
+      const rows = await this.db.all<{ fid: number; devid: number | null }>(
+        `SELECT fid, devid FROM file_on WHERE fid IN (${m}) UNION ALL SELECT fid, NULL FROM file WHERE fid IN (${m})`, ...list, ...list);
+      for (const r of rows) {
+        const state = states.get(Number(r.fid));
+        if (!state) continue;
+        if (r.devid === null) state.live = true;
+        else state.devids.push(Number(r.devid));
+      }
+    }
+    for (const state of states.values()) state.devids.sort((a, b) => a - b);
+    return states;
   }
 
-  /** The copies are gone: the file_on rows and the job go, unless the fid names a file again. True when they went. */
-  async finishDeletedFile(fid: number): Promise<boolean> {
-    return this.db.tx(async (q) => {
-      if (await q.get(`SELECT 1 FROM file WHERE fid = ?${this.d.forUpdate}`, fid)) return false;
-      await q.run('DELETE FROM file_on WHERE fid = ?', fid);
-      await q.run('DELETE FROM file_to_delete2 WHERE fid = ?', fid);
-      return true;
-    });
+  async jobState(fid: number): Promise<DeleteJobState> {
+    return (await this.jobStates([fid])).get(fid) as DeleteJobState;
+  }
+
+  /**
+   * The copies of these fids are gone: their file_on rows and jobs go, one
+   * transaction per MAX_LIST fids, except for a fid that names a file again
+   * (checked under the file rows' locks). Resolves to the fids that went.
+   */
+  async finishDeletedFiles(fids: number[]): Promise<Set<number>> {
+    const gone = new Set<number>();
+    for (const part of chunks([...new Set(fids)])) {
+      const went = await this.db.tx(async (q) => {
+        const list = padList(part);
+        const rows = await q.all<{ fid: number }>(`SELECT fid FROM file WHERE fid IN (${marks(list.length)})${this.d.forUpdate}`, ...list);
+        const live = new Set(rows.map((r) => Number(r.fid)));
+        const dead = part.filter((fid) => !live.has(fid));
+        if (dead.length === 0) return dead;
+        const deadList = padList(dead);
+        await q.run(`DELETE FROM file_on WHERE fid IN (${marks(deadList.length)})`, ...deadList);
+        await q.run(`DELETE FROM file_to_delete2 WHERE fid IN (${marks(deadList.length)})`, ...deadList);
+        return dead;
+      });
+      for (const fid of went) gone.add(fid);
+    }
+    return gone;
   }
 
   async depths(): Promise<{ replicate: number; delete: number }> {

@@ -7,7 +7,7 @@ import { checkKeyLength, checkPrefixRename, compareKeys } from '../keys';
 import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '../types';
 import { ATTR_COLUMNS, attrValues } from '../attrs';
 import { type KeyCodec, MAX_DEVCOUNT, type Param, type Q, type SqlDb } from './conn';
-import { enqueueReplicate } from './replicate';
+import { enqueueClaimed, enqueueReplicate } from './replicate';
 
 /** How many times create_open moves the fid counter past fids in use before it gives up. */
 const FID_ATTEMPTS = 5;
@@ -147,7 +147,8 @@ export class Files {
         await q.run(`INSERT INTO mogfs_file_attr (fid, ${ATTR_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?)`, f.fid, ...attrValues(f.attrs));
       }
       // Nobody can hold a claim on a fid just committed, so the plain upsert is enough.
-      if (f.replicateNexttry !== undefined) await enqueueReplicate(q, d, f.fid, null, f.replicateNexttry);
+      if (f.replicateLeaseEnd !== undefined) await enqueueClaimed(q, d, f.fid, f.replicateLeaseEnd);
+      else if (f.replicateNexttry !== undefined) await enqueueReplicate(q, d, f.fid, null, f.replicateNexttry);
       return { replacedFid };
     });
   }

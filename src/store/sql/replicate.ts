@@ -123,6 +123,24 @@ export async function enqueueReplicate(q: Q, d: Dialect, fid: number, fromdevid:
 }
 
 /**
+ * A just-committed fid's job, queued already claimed by this tracker until
+ * `leaseend` (create_close hands it straight to its replicator): the queue
+ * row and the claim row as claim() would leave them.
+ */
+export async function enqueueClaimed(q: Q, d: Dialect, fid: number, leaseend: number): Promise<void> {
+  await q.run(
+    `INSERT INTO file_to_replicate (fid, nexttry, fromdevid) VALUES (?, ?, NULL)
+     ${d.upsert('fid', `nexttry = ${d.excluded('nexttry')}`)}`,
+    fid, leaseend,
+  );
+  await q.run(
+    `INSERT INTO mogfs_replicate_claim (fid, leaseend, recheck) VALUES (?, ?, 0)
+     ${d.upsert('fid', `leaseend = ${d.excluded('leaseend')}, recheck = 0`)}`,
+    fid, leaseend,
+  );
+}
+
+/**
  * Inside a transaction: queue fids for replication at nexttry (keeping an
  * earlier one), except those a tracker holds a live claim on: those are
  * flagged for a re-check and keep their lease.

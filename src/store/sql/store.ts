@@ -3,7 +3,7 @@
  * conn.ts). The engines subclass it with their connection, their schema and
  * the few paths where MySQL takes a faster road (../mysql/store.ts).
  */
-import type { MetadataStore } from '../store';
+import type { DeleteJobState, MetadataStore } from '../store';
 import { DirEntry, listDirectory } from '../listdir';
 import { unixNow } from '../keys';
 import type {
@@ -142,6 +142,11 @@ export abstract class SqlStore implements MetadataStore {
     return this.replq.claim(now, limit, leaseSeconds);
   }
   finishReplicate(fid: number): Promise<void> { return this.replq.finish(fid, unixNow()); }
+  async addFileOnAndFinish(fid: number, devid: number): Promise<'finished' | 'gone'> {
+    if (!(await this.f.addFileOn(fid, devid))) return 'gone';
+    await this.finishReplicate(fid);
+    return 'finished';
+  }
   retryReplicate(fid: number, nexttry: number, failcount: number): Promise<void> {
     return this.replq.retry(fid, nexttry, failcount, unixNow());
   }
@@ -156,8 +161,10 @@ export abstract class SqlStore implements MetadataStore {
     return this.deletes.claim(now, limit, leaseSeconds);
   }
   finishDelete(fid: number): Promise<void> { return this.deletes.finish(fid); }
-  deleteJobState(fid: number): Promise<{ live: boolean; devids: number[] }> { return this.deletes.jobState(fid); }
-  finishDeletedFile(fid: number): Promise<boolean> { return this.deletes.finishDeletedFile(fid); }
+  deleteJobState(fid: number): Promise<DeleteJobState> { return this.deletes.jobState(fid); }
+  deleteJobStates(fids: number[]): Promise<Map<number, DeleteJobState>> { return this.deletes.jobStates(fids); }
+  async finishDeletedFile(fid: number): Promise<boolean> { return (await this.finishDeletedFiles([fid])).has(fid); }
+  finishDeletedFiles(fids: number[]): Promise<Set<number>> { return this.deletes.finishDeletedFiles(fids); }
   retryDelete(fid: number, nexttry: number, failcount: number): Promise<void> { return this.deletes.retry(fid, nexttry, failcount); }
 
   queueDepths(): Promise<{ replicate: number; delete: number }> { return this.deletes.depths(); }

@@ -37,19 +37,14 @@ export const create_open: Handler = async (env, args) => {
   if (dests.length === 0) throw mogErr('no_devices');
 
   let fid: number;
+  const row = { dmid: dom.dmid, dkey: key, classid, devids: dests.map((d) => d.device.devid).join(','), createtime: unixNow() };
   try {
-    fid = await ctx.store.createTempfile({
-      fid: wantFid && wantFid > 0 ? wantFid : undefined,
-      dmid: dom.dmid,
-      dkey: key,
-      classid,
-      devids: dests.map((d) => d.device.devid).join(','),
-      createtime: unixNow(),
-    });
+    fid = await ctx.store.createTempfile({ fid: wantFid && wantFid > 0 ? wantFid : undefined, ...row });
   } catch (err) {
     if (isMogError(err, 'fid_in_use') || isMogError(err, 'dup')) throw mogErr('fid_in_use');
     throw err;
   }
+  ctx.uploads.remember({ fid, ...row });
 
   // Directories first, so the client's PUT lands (stock mogstored needs them).
   await Promise.all(dests.map((d) => env.dirs.vivify(`http://${d.host.hostip}:${d.host.http_port}`, d.device.devid, fid)));
@@ -102,7 +97,9 @@ export const create_close: Handler = async ({ ctx }, args) => {
   const dh = deviceWithHost(layout, devid);
   if (!dh || (path !== putUrl(dh, fid) && path !== putUrl(dh, fid, true))) throw mogErr('bogus_args');
 
-  const trow = await ctx.store.getTempfile(fid);
+  // The row as create_open wrote it, if it was this tracker (a hint: see uploads.ts), else the database's.
+  const known = ctx.uploads.take(fid);
+  const trow = known ?? (await ctx.store.getTempfile(fid));
   if (!trow) throw mogErr('no_temp_file');
   // The original trusts the request's domain here, so an upload opened in one
   // domain could be closed into another, keeping the first one's class. A
@@ -115,6 +112,8 @@ export const create_close: Handler = async ({ ctx }, args) => {
   // A failed close must not leave the upload behind: record where it went and
   // queue the fid for deletion, so the delete worker removes the bytes.
   const abandon = async (): Promise<void> => {
+    // Only an open upload is abandoned: a remembered row may have been closed elsewhere since, and the fid be a file now.
+    if (known && !(await ctx.store.getTempfile(fid))) throw mogErr('no_temp_file');
     await ctx.store.addFileOn(fid, devid);
     await ctx.store.deleteFile(fid);
     ctx.wake('delete');
@@ -164,22 +163,43 @@ export const create_close: Handler = async ({ ctx }, args) => {
   const cls = classById(layout, trow.dmid, trow.classid, 2);
   const keepChecksum = checksum && cls?.hashtype && cls.hashtype === checksum.hashtype ? checksum : undefined;
 
-  const { replacedFid } = await ctx.store.commitFile({
-    fid,
-    dmid: dom.dmid,
-    dkey: key,
-    length: head.size,
-    classid: trow.classid,
-    devids: [devid],
-    checksum: keepChecksum,
-    attrs: extensionAttrs,
-    // Queued in the same transaction. No second enqueue after it (e.g. to
-    // record fromdevid): by then another tracker may have claimed the job,
-    // and the upsert would make it due again, so two trackers would copy it.
-    // The only copy is on `devid` anyway, so the replicator reads from there.
-    replicateNexttry: 0,
-  });
-  ctx.wake('replicate');
+  // When our replicator has a free slot, the job is claimed in the commit
+  // and handed to it (no claim query, no reading the file back).
+  const lease = ctx.replicator.reserve();
+  let replacedFid: number | null;
+  try {
+    ({ replacedFid } = await ctx.store.commitFile({
+      fid,
+      dmid: dom.dmid,
+      dkey: key,
+      length: head.size,
+      classid: trow.classid,
+      devids: [devid],
+      checksum: keepChecksum,
+      attrs: extensionAttrs,
+      // Queued in the same transaction. No second enqueue after it (e.g. to
+      // record fromdevid): by then another tracker may have claimed the job,
+      // and the upsert would make it due again, so two trackers would copy it.
+      // The only copy is on `devid` anyway, so the replicator reads from there.
+      replicateNexttry: 0,
+      replicateLeaseEnd: lease ?? undefined,
+    }));
+  } catch (err) {
+    if (lease !== null) ctx.replicator.cancel();
+    throw err;
+  }
+  if (lease !== null) {
+    ctx.replicator.take(
+      { fid, nexttry: lease, fromdevid: null, failcount: 0, flags: 0 },
+      {
+        file: { fid, dmid: dom.dmid, dkey: key, length: head.size, classid: trow.classid, devcount: 1 },
+        devids: [devid],
+        checksum: keepChecksum ?? null,
+      },
+    );
+  } else {
+    ctx.wake('replicate');
+  }
   if (replacedFid !== null) ctx.wake('delete');
   return {};
 };

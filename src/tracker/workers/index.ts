@@ -2,7 +2,7 @@
 // (the original forks a process per worker): monitor, replicate, delete, the
 // tempfile reaper and the dead-device reaper. Queues live in the database, so trackers sharing one
 // database share the work.
-import type { TrackerContext } from '../context';
+import type { ReplicateHandoff, TrackerContext } from '../context';
 import type { WorkerEnv, WorkerOptions } from './env';
 import { defaultWorkerOptions } from './env';
 import { createNodeAgent } from './http';
@@ -10,8 +10,8 @@ import { startMonitor } from './monitor';
 import { JobPump, nowSec } from './pump';
 import { startReaper } from './reaper';
 import { startDeadReaper } from './deadreaper';
-import { runReplicateJob } from './replicate';
-import { runDeleteJob } from './delete';
+import { runReplicateJob, type HandedJob } from './replicate';
+import { claimDeleteJobs, runDeleteJob } from './delete';
 import { startRebalanceWorker } from './rebalance';
 import { startFsck } from './fsck';
 import { startIoStatWatcher } from './iostat';
@@ -27,6 +27,8 @@ export type WorkerName = 'replicate' | 'delete' | 'monitor' | 'reaper' | 'rebala
 export interface WorkersHandle {
   /** Resolves once the monitor's first round over all devices is done (ctx.observed filled). */
   readonly monitorReady: Promise<void>;
+  /** create_close's hand-off of new files' replication (TrackerContext.replicator). */
+  readonly replicator: ReplicateHandoff;
   wake(worker: WorkerName): void;
   close(): Promise<void>;
 }
@@ -47,7 +49,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
   // known writable and every job would only be pushed into backoff.
   let started = false;
   const replicateEnv: WorkerEnv = { ...env, log: ctx.log.child({ worker: 'replicate' }) };
-  const replicate = new JobPump({
+  const replicate = new JobPump<HandedJob>({
     name: 'replicate',
     parallel: replicateJobs,
     batch: Math.max(64, replicateJobs * 8),
@@ -63,7 +65,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     parallel: deleteJobs,
     batch: Math.max(64, deleteJobs * 8),
     pollMs: opts.pollMs,
-    claim: async (limit) => (started ? ctx.store.claimDeleteJobs(nowSec(), limit, LEASE_SEC) : []),
+    claim: async (limit) => (started ? claimDeleteJobs(deleteEnv, limit, LEASE_SEC) : []),
     run: (job) => runDeleteJob(deleteEnv, job),
     release: (job) => ctx.store.retryDelete(job.fid, job.nexttry, job.failcount),
     log: deleteEnv.log,
@@ -88,8 +90,15 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     rebalance = startRebalanceWorker({ ...env, log: ctx.log.child({ worker: 'rebalance' }) }, Math.min(1000, opts.deadReaperIntervalMs));
   });
 
+  const replicator: ReplicateHandoff = {
+    reserve: () => (started && replicate.reserve() ? nowSec() + LEASE_SEC : null),
+    take: (job, known) => replicate.take({ ...job, known }),
+    cancel: () => replicate.cancel(),
+  };
+
   return {
     monitorReady: monitor.firstRound,
+    replicator,
     wake(worker: WorkerName): void {
       if (worker === 'replicate') replicate.wake();
       else if (worker === 'delete') del.wake();

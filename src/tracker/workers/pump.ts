@@ -31,6 +31,8 @@ const DEFAULT_GATHER_MS = 10;
 
 export class JobPump<J> {
   private running = 0;
+  /** Slots promised to jobs claimed elsewhere (reserve/take), not yet started. */
+  private reserved = 0;
   private closed = false;
   private woken = false;
   private wakeIdle: (() => void) | null = null;
@@ -48,6 +50,36 @@ export class JobPump<J> {
     const f = this.wakeIdle;
     this.wakeIdle = null;
     f?.();
+  }
+
+  /**
+   * A slot for a job the caller is about to claim itself (create_close
+   * claims its file's replication in its own transaction): true when one is
+   * free now, and it stays promised until take() or cancel(). False when the
+   * pump is full or closed; the caller then queues the job as usual.
+   */
+  reserve(): boolean {
+    if (this.closed || this.running + this.reserved >= this.o.parallel) return false;
+    this.reserved++;
+    return true;
+  }
+
+  /** Runs a job claimed under a reservation; a closed pump hands it back instead. */
+  take(job: J): void {
+    this.reserved--;
+    if (this.closed) {
+      const p: Promise<void> = this.releaseAll([job]).finally(() => this.inflight.delete(p));
+      this.inflight.add(p);
+      this.freed();
+      return;
+    }
+    this.start(job);
+  }
+
+  /** The reserved slot is not needed after all (the claim failed). */
+  cancel(): void {
+    this.reserved--;
+    this.freed();
   }
 
   /** Stop claiming, hand back claimed jobs not yet started, and wait for running ones. */
@@ -102,15 +134,19 @@ export class JobPump<J> {
       .finally(() => {
         this.running--;
         this.inflight.delete(p);
-        const f = this.slotFree;
-        this.slotFree = null;
-        f?.();
+        this.freed();
       });
     this.inflight.add(p);
   }
 
+  private freed(): void {
+    const f = this.slotFree;
+    this.slotFree = null;
+    f?.();
+  }
+
   private async slot(): Promise<void> {
-    while (this.running >= this.o.parallel && !this.closed) {
+    while (this.running + this.reserved >= this.o.parallel && !this.closed) {
       await new Promise<void>((resolve) => {
         this.slotFree = resolve;
       });

@@ -5,6 +5,7 @@
  * the original's Replicate worker processes with async jobs in the tracker.
  */
 import type { ReplicateJob } from '../../store';
+import type { ReplicationFile } from '../context';
 import { CopyError, httpCopy } from './copy';
 import type { DeviceInfo, DeviceMap } from './devices';
 import { canDeleteFrom, canReadFrom, devFidUrl, deviceMap, shouldHaveFiles } from './devices';
@@ -15,14 +16,18 @@ import type { PolicyAnswer } from './policy';
 import { backoffSec, nowSec } from './pump';
 import { dropMovedCopies, movePlan } from './moves';
 
-type Outcome = { done: true; note: string } | { done: false; reason: string };
+/** `finished`: the job's queue row is already dealt with (addFileOnAndFinish). */
+type Outcome = { done: true; note: string; finished?: true } | { done: false; reason: string };
 
-export async function runReplicateJob(env: WorkerEnv, job: ReplicateJob): Promise<void> {
+/** A claimed job; one handed over by create_close carries the file as just committed. */
+export type HandedJob = ReplicateJob & { known?: ReplicationFile };
+
+export async function runReplicateJob(env: WorkerEnv, job: HandedJob): Promise<void> {
   const { store } = env.ctx;
   env.replicating.add(job.fid);
   let outcome: Outcome;
   try {
-    outcome = await replicateFid(env, job.fid, job.fromdevid, job.flags);
+    outcome = await replicateFid(env, job);
   } catch (err) {
     outcome = { done: false, reason: `internal error: ${describeError(err)}` };
   } finally {
@@ -30,7 +35,7 @@ export async function runReplicateJob(env: WorkerEnv, job: ReplicateJob): Promis
   }
   if (outcome.done) {
     env.log.debug({ fid: job.fid, note: outcome.note }, 'replication done');
-    await store.finishReplicate(job.fid);
+    if (!outcome.finished) await store.finishReplicate(job.fid);
     return;
   }
   const delay = backoffSec(env.opts.replicateBackoffSec, job.failcount);
@@ -41,9 +46,10 @@ export async function runReplicateJob(env: WorkerEnv, job: ReplicateJob): Promis
   await store.retryReplicate(job.fid, nowSec() + delay, job.failcount + 1);
 }
 
-async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | null, flags = 0): Promise<Outcome> {
+async function replicateFid(env: WorkerEnv, job: HandedJob): Promise<Outcome> {
   const { store } = env.ctx;
-  const found = await store.getFileForReplication(fid);
+  const { fid, fromdevid, flags } = job;
+  const found = job.known ?? (await store.getFileForReplication(fid));
   if (!found) return { done: true, note: 'file no longer exists' };
   const { file, devids, checksum: sum } = found;
   const layout = await env.ctx.layout();
@@ -110,14 +116,21 @@ async function replicateFid(env: WorkerEnv, fid: number, fromdevid: number | nul
       (err.side === 'src' ? failedSrc : failedDest).add(err.side === 'src' ? sdevid : dest.devid);
       continue;
     }
-    // False when the file was deleted while we copied: the delete worker may
-    // have missed this copy. (addFileOn's recount finds the row or not, so
-    // no second query is needed to ask.)
-    if (!(await store.addFileOn(fid, dest.devid))) {
+    // The copy that meets the policy of a plain job (the common case) is
+    // recorded and the job finished in one step; otherwise the copy alone.
+    const newSum = digest && classMd5 && !expectMd5;
+    const last = !newSum && plan.mask.size === 0 && !onDevs.some((d) => d.status === 'drain')
+      && replicateTo({ onDevs: [...onPolicy, dest], all: plan.dests, failed: failedDest, min, minFreeMb: env.ctx.config.minFreeMb }).kind === 'all_good';
+    // Gone when the file was deleted while we copied: the delete worker may
+    // have missed this copy. (The recount finds the row or not, so no second
+    // query is needed to ask.)
+    const added = last ? await store.addFileOnAndFinish(fid, dest.devid) : (await store.addFileOn(fid, dest.devid)) ? 'added' : 'gone';
+    if (added === 'gone') {
       await dropCopy(env, fid, dest);
       return { done: true, note: 'file deleted while replicating' };
     }
-    if (digest && classMd5 && !expectMd5) {
+    if (added === 'finished') return { done: true, note: 'all_good', finished: true };
+    if (newSum && digest) {
       await store.setChecksum(fid, { hashtype: 1, checksum: digest });
       expectMd5 = digest;
     }
