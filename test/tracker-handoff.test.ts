@@ -170,4 +170,37 @@ forEachEngine((_engine, env) => {
     const paths = okArgs(await admin.send('get_paths domain=ho&key=kept&noverify=0'));
     assert.equal(await (await request(paths.path1)).body.text(), body);
   });
+
+  test('a tracker that closes while create_close commits hands the claimed job back due now, not at its lease end', async () => {
+    // A tracker of its own, so closing it leaves the others running.
+    const t = await startTestTracker(store, { workers: true, config: { monitorIntervalMs: 200 } });
+    const c = await LineClient.connect(t.port);
+    try {
+      const body = 'c'.repeat(1200);
+      const open = okArgs(await c.send('create_open domain=ho&class=two&key=closing&fid=0&multi_dest=1'));
+      const put = await request(open.path_1, { method: 'PUT', body, headers: { 'content-length': String(body.length) } });
+      await put.body.dump();
+      // The commit (holding the claim) is slow; the tracker closes meanwhile.
+      const commit = store.commitFile.bind(store);
+      let closing!: Promise<void>;
+      store.commitFile = async (f) => {
+        store.commitFile = commit;
+        closing = t.close();
+        await new Promise((r) => setTimeout(r, 300));
+        return commit(f);
+      };
+      const answer = c.send(`create_close fid=${open.fid}&devid=${open.devid_1}&domain=ho&size=${body.length}&key=closing&path=${eurl(open.path_1)}`);
+      await answer.catch(() => undefined);
+      await closing;
+      const fid = Number(open.fid);
+      await waitFor('the job to be handed back', async () => {
+        const jobs = await store.claimReplicateJobs(Math.floor(Date.now() / 1000) + 5, 1000, 1);
+        for (const j of jobs) await store.retryReplicate(j.fid, 0, j.failcount);
+        return jobs.some((j) => j.fid === fid);
+      }, 10_000);
+    } finally {
+      c.close();
+      await t.close();
+    }
+  });
 });

@@ -190,7 +190,8 @@ export const create_close: Handler = async ({ ctx }, args) => {
   }
   if (lease !== null) {
     ctx.replicator.take(
-      { fid, nexttry: lease, fromdevid: null, failcount: 0, flags: 0 },
+      // nexttry is the job's due time before the claim (now): a closing pump hands it back due at once.
+      { fid, nexttry: 0, fromdevid: null, failcount: 0, flags: 0 },
       {
         file: { fid, dmid: dom.dmid, dkey: key, length: head.size, classid: trow.classid, devcount: 1 },
         devids: [devid],
