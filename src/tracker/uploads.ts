@@ -33,8 +33,4 @@ export class OpenUploads {
     this.rows.delete(fid);
     return row;
   }
-
-  get size(): number {
-    return this.rows.size;
-  }
 }

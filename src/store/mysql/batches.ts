@@ -80,12 +80,12 @@ export async function deleteFileByKey(db: MysqlDb, fileKey: KeySql, dmid: number
 }
 
 /**
- * finishDeletedFiles (../sql/deletes.ts) of up to MAX_LIST fids in one
+ * finishDeletedChunk (../sql/deletes.ts) of up to MAX_LIST fids in one
  * batch: the file rows of live fids are locked and listed, and the file_on
  * and queue rows of the others go, in one transaction. Resolves to the fids
  * that went. A batch is text, never prepared, so its list is not padded.
  */
-export async function finishDeletedFiles(db: MysqlDb, fids: number[]): Promise<Set<number>> {
+export async function finishDeletedFiles(db: MysqlDb, fids: number[]): Promise<number[]> {
   const m = marks(fids.length);
   const dead = (t: string): string => `${t}.fid IN (${m}) AND NOT EXISTS (SELECT 1 FROM file WHERE file.fid = ${t}.fid)`;
   const results = await db.script(
@@ -94,7 +94,7 @@ export async function finishDeletedFiles(db: MysqlDb, fids: number[]): Promise<S
     [...fids, ...fids, ...fids],
   );
   const live = new Set((results[1] as { fid: number | string }[]).map((r) => Number(r.fid)));
-  return new Set(fids.filter((fid) => !live.has(fid)));
+  return fids.filter((fid) => !live.has(fid));
 }
 
 /**

@@ -13,7 +13,6 @@ import type { CommitFile } from '../types';
 import type { SlaveReads } from '../replicas';
 import { Attrs } from '../sql/attrs';
 import { Files, noTempFile } from '../sql/files';
-import { chunks } from '../sql/lists';
 import { SqlStore } from '../sql/store';
 import { MysqlDb } from './db';
 import { mysqlDialect, supportsSkipLocked } from './dialect';
@@ -106,13 +105,8 @@ export class MysqlStore extends SqlStore {
     return batches.deleteFileByKey(this.mysql, this.keys().file, dmid, dkey, now ?? unixNow());
   }
 
-  /** A batch per MAX_LIST fids (finishDeletedFile, one fid, comes here too). */
-  override async finishDeletedFiles(fids: number[]): Promise<Set<number>> {
-    const gone = new Set<number>();
-    for (const part of chunks([...new Set(fids)])) {
-      for (const fid of await batches.finishDeletedFiles(this.mysql, part)) gone.add(fid);
-    }
-    return gone;
+  protected override async finishDeletedChunk(part: number[]): Promise<number[]> {
+    return [...(await batches.finishDeletedFiles(this.mysql, part))];
   }
 
   override async addFileOnAndFinish(fid: number, devid: number): Promise<'finished' | 'gone'> {

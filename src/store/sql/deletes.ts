@@ -70,27 +70,23 @@ export class DeleteQueue {
   }
 
   /**
-   * The copies of these fids are gone: their file_on rows and jobs go, one
-   * transaction per MAX_LIST fids, except for a fid that names a file again
-   * (checked under the file rows' locks). Resolves to the fids that went.
+   * The copies of these fids (at most MAX_LIST, no repeats) are gone: their
+   * file_on rows and jobs go in one transaction, except for a fid that names
+   * a file again (checked under the file rows' locks). Resolves to the fids
+   * that went. SqlStore.finishDeletedFiles cuts a longer list into these.
    */
-  async finishDeletedFiles(fids: number[]): Promise<Set<number>> {
-    const gone = new Set<number>();
-    for (const part of chunks([...new Set(fids)])) {
-      const went = await this.db.tx(async (q) => {
-        const list = padList(part);
-        const rows = await q.all<{ fid: number }>(`SELECT fid FROM file WHERE fid IN (${marks(list.length)})${this.d.forUpdate}`, ...list);
-        const live = new Set(rows.map((r) => Number(r.fid)));
-        const dead = part.filter((fid) => !live.has(fid));
-        if (dead.length === 0) return dead;
-        const deadList = padList(dead);
-        await q.run(`DELETE FROM file_on WHERE fid IN (${marks(deadList.length)})`, ...deadList);
-        await q.run(`DELETE FROM file_to_delete2 WHERE fid IN (${marks(deadList.length)})`, ...deadList);
-        return dead;
-      });
-      for (const fid of went) gone.add(fid);
-    }
-    return gone;
+  finishDeletedChunk(part: number[]): Promise<number[]> {
+    return this.db.tx(async (q) => {
+      const list = padList(part);
+      const rows = await q.all<{ fid: number }>(`SELECT fid FROM file WHERE fid IN (${marks(list.length)})${this.d.forUpdate}`, ...list);
+      const live = new Set(rows.map((r) => Number(r.fid)));
+      const dead = part.filter((fid) => !live.has(fid));
+      if (dead.length === 0) return dead;
+      const deadList = padList(dead);
+      await q.run(`DELETE FROM file_on WHERE fid IN (${marks(deadList.length)})`, ...deadList);
+      await q.run(`DELETE FROM file_to_delete2 WHERE fid IN (${marks(deadList.length)})`, ...deadList);
+      return dead;
+    });
   }
 
   async depths(): Promise<{ replicate: number; delete: number }> {

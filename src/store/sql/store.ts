@@ -6,6 +6,7 @@
 import type { DeleteJobState, MetadataStore } from '../store';
 import { DirEntry, listDirectory } from '../listdir';
 import { unixNow } from '../keys';
+import { chunks } from './lists';
 import type {
   Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
@@ -164,7 +165,15 @@ export abstract class SqlStore implements MetadataStore {
   deleteJobState(fid: number): Promise<DeleteJobState> { return this.deletes.jobState(fid); }
   deleteJobStates(fids: number[]): Promise<Map<number, DeleteJobState>> { return this.deletes.jobStates(fids); }
   async finishDeletedFile(fid: number): Promise<boolean> { return (await this.finishDeletedFiles([fid])).has(fid); }
-  finishDeletedFiles(fids: number[]): Promise<Set<number>> { return this.deletes.finishDeletedFiles(fids); }
+  async finishDeletedFiles(fids: number[]): Promise<Set<number>> {
+    const gone = new Set<number>();
+    for (const part of chunks([...new Set(fids)])) {
+      for (const fid of await this.finishDeletedChunk(part)) gone.add(fid);
+    }
+    return gone;
+  }
+  /** One transaction of finishDeletedFiles (at most MAX_LIST fids, no repeats); MySQL sends it as one batch. */
+  protected finishDeletedChunk(part: number[]): Promise<number[]> { return this.deletes.finishDeletedChunk(part); }
   retryDelete(fid: number, nexttry: number, failcount: number): Promise<void> { return this.deletes.retry(fid, nexttry, failcount); }
 
   queueDepths(): Promise<{ replicate: number; delete: number }> { return this.deletes.depths(); }

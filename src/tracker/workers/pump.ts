@@ -28,6 +28,8 @@ export interface PumpOptions<J> {
 }
 
 const DEFAULT_GATHER_MS = 10;
+/** How long close() waits for reserved slots to be taken or cancelled. */
+const RESERVED_WAIT_MS = 5000;
 
 export class JobPump<J> {
   private running = 0;
@@ -88,6 +90,15 @@ export class JobPump<J> {
     this.wake();
     this.slotFree?.();
     await this.done;
+    // A commit holding a reserved slot (create_close) ends in take() or
+    // cancel() soon: wait, so its job is handed back while the store is open.
+    const until = Date.now() + RESERVED_WAIT_MS;
+    while (this.reserved > 0 && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        this.slotFree = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
     await Promise.allSettled([...this.inflight]);
   }
 
