@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { writeFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,6 +63,26 @@ describe('storage node side channel', () => {
     sc.send('x'.repeat(20_000) + '\r\n');
     assert.equal((await sc.readUntil(/\r\n/)).trim(), 'ERROR: line too long');
     assert.equal(await sc.ask(`size ${fid}`), `${fid} ${data.length}`);
+  });
+
+  test('delete (ours) removes a file: "<uri> deleted", or "<uri> missing"; what may not be deleted is an error', async () => {
+    const doomed = fidPathOnDevice(2, 5);
+    const file = path.join(ts.docroot, doomed);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, 'bytes');
+    assert.equal(await sc.ask(`delete ${doomed}`), `${doomed} deleted`);
+    await assert.rejects(stat(file), { code: 'ENOENT' });
+    assert.equal(await sc.ask(`delete ${doomed}`), `${doomed} missing`);
+    assert.equal(await sc.ask(`delete ${fidPathOnDevice(7, 5)}`), `${fidPathOnDevice(7, 5)} missing`, 'unknown device');
+    await mkdir(path.join(ts.docroot, 'dev2', 'adir.fid'));
+    assert.match(await sc.ask('delete /dev2/adir.fid'), /^ERROR: uri invalid \(.*is a directory/);
+    assert.match(await sc.ask('delete /dev2/usage'), /^ERROR: uri invalid/);
+    assert.match(await sc.ask('delete /dev2'), /^ERROR: uri invalid/);
+    assert.equal(await sc.ask('delete /dev2/../dev1/x.fid'), 'ERROR: uri invalid (contains ..)');
+    assert.match(await sc.ask('delete'), /^ERROR: usage: delete/);
+    assert.ok((await stat(path.join(ts.docroot, 'dev2', 'usage'))).isFile());
+    assert.ok((await stat(path.join(ts.docroot, 'dev2', 'adir.fid'))).isDirectory());
+    assert.equal(await sc.ask(`size ${fid}`), `${fid} ${data.length}`, 'the connection stays usable');
   });
 
   test('watch streams "<devid>\\t<util>" lines ended by "."', async () => {

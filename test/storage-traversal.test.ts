@@ -97,7 +97,7 @@ describe('storage node path confinement', () => {
     const sc = await connectSideChannel(ts.node.mgmtPort);
     try {
       for (const target of attempts.filter((a) => a.startsWith('/'))) {
-        for (const cmd of ['size', 'md5']) {
+        for (const cmd of ['size', 'md5', 'delete']) {
           const reply = await sc.ask(`${cmd} ${target}`);
           assert.ok(reply.startsWith('ERROR'), `${cmd} ${target} answered ${reply}`);
         }

@@ -16,7 +16,7 @@ import { request } from 'undici';
 import { fidPathOnDevice } from '../src/common/fidpath';
 import { SIDECHANNEL_HEADER } from '../src/common/headers';
 import { fileMd5, fileSize, headSize } from '../src/tracker/httpfile';
-import { sideChannelMd5, sideChannelSize, sideChannelTarget } from '../src/tracker/sidechannel';
+import { sideChannelDelete, sideChannelMd5, sideChannelSize, sideChannelTarget } from '../src/tracker/sidechannel';
 import { startTestStorage, type TestStorage } from './helpers/storage';
 
 /** A port nothing listens on (bound, then closed). */
@@ -96,6 +96,22 @@ describe('tracker size checks', () => {
     }
   });
 
+  test('side channel delete (our node): true when the file went, false when it was not there, null when nothing answers', async () => {
+    const doomed = fidPathOnDevice(1, 44);
+    await writeFile(path.join(ts.docroot, doomed), 'x');
+    assert.equal(await sideChannelDelete('127.0.0.1', ts.node.mgmtPort!, doomed, 2000), true);
+    const res = await request(`${ts.baseUrl}${doomed}`);
+    await res.body.dump();
+    assert.equal(res.statusCode, 404);
+    assert.equal(await sideChannelDelete('127.0.0.1', ts.node.mgmtPort!, doomed, 2000), false);
+    // Refused by the node (a directory): null, so the caller's HTTP DELETE says why.
+    await mkdir(path.join(ts.docroot, 'dev1', 'dir.fid'), { recursive: true });
+    assert.equal(await sideChannelDelete('127.0.0.1', ts.node.mgmtPort!, '/dev1/dir.fid', 2000), null);
+    // The error answered that question only: the connection and the size checks go on.
+    assert.equal(await sideChannelSize('127.0.0.1', ts.node.mgmtPort!, uri, 2000), 1234);
+    assert.equal(await sideChannelDelete('127.0.0.1', await deadPort(), doomed, 2000), null);
+  });
+
   test('sideChannelTarget: the host and device path of a storage URL', () => {
     assert.deepEqual(sideChannelTarget('http://10.0.0.5:7500/dev3/0/000/000/0000000042.fid'), { host: '10.0.0.5', uri: '/dev3/0/000/000/0000000042.fid' });
     assert.deepEqual(sideChannelTarget('http://node/dev1/x.fid'), { host: 'node', uri: '/dev1/x.fid' });
@@ -167,6 +183,23 @@ describe('tracker side channel connections', () => {
       assert.ok(Date.now() - t0 < 1000);
       assert.equal(await sideChannelSize('127.0.0.1', node.port, '/dev1/a.fid', 100), null);
       assert.equal(node.connections(), 1, 'not asked again at once');
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('a node that does not know delete (a stock mogstored) answers an error line; it is not asked to delete again for a while', async () => {
+    let deletes = 0;
+    const node = await scriptedNode((u, n) => {
+      if (u === '/dev1/gone.fid') deletes++;
+      return { delayMs: 0, line: u === '/dev1/gone.fid' ? 'ERROR: unknown command' : `${u} ${n}` };
+    });
+    try {
+      assert.equal(await sideChannelDelete('127.0.0.1', node.port, '/dev1/gone.fid', 2000), null);
+      assert.equal(await sideChannelDelete('127.0.0.1', node.port, '/dev1/gone.fid', 2000), null);
+      assert.equal(deletes, 1, 'asked to delete again at once');
+      // Its size checks still go over the side channel.
+      assert.equal(typeof await sideChannelSize('127.0.0.1', node.port, '/dev1/a.fid', 2000), 'number');
     } finally {
       await node.close();
     }

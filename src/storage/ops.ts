@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unlink, lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDevicePath, parentKnownInside, refuseUsageWrite, resolveExisting, ensureDirInside, PathError } from './paths';
+import { type DevicePath, parseDevicePath, parentKnownInside, refuseUsageWrite, resolveExisting, ensureDirInside, PathError } from './paths';
 
 function reply(res: ServerResponse, status: number): void {
   res.statusCode = status;
@@ -18,6 +18,17 @@ function reply(res: ServerResponse, status: number): void {
 
 export async function handleDelete(docroot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const dp = parseDevicePath(docroot, req.url ?? '/');
+  if (!(await deleteInside(dp))) throw new PathError(404, `${dp.uri} not found`);
+  reply(res, 204);
+}
+
+/**
+ * Removes the file `dp` names: true when it went, false when it was not
+ * there. A PathError for what may not be deleted (a device directory, the
+ * usage file, a directory, a path that leaves the device). Shared by HTTP
+ * DELETE and the side channel's `delete`.
+ */
+export async function deleteInside(dp: DevicePath): Promise<boolean> {
   if (dp.segments.length === 0) throw new PathError(400, 'refusing to delete a device directory');
   refuseUsageWrite(dp, 'DELETE');
   // The parent must resolve inside the device; the entry itself is unlinked
@@ -25,14 +36,14 @@ export async function handleDelete(docroot: string, req: IncomingMessage, res: S
   let target = dp.abs;
   if (!(await parentKnownInside(dp))) {
     const parent = await resolveExisting(dp, path.dirname(dp.abs));
-    if (parent === null) throw new PathError(404, `${dp.uri} not found`);
+    if (parent === null) return false;
     target = path.join(parent, path.basename(dp.abs));
   }
   let st;
   try {
     st = await lstat(target);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new PathError(404, `${dp.uri} not found`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
   // A symlink whose target is outside the device is refused rather than removed.
@@ -41,10 +52,10 @@ export async function handleDelete(docroot: string, req: IncomingMessage, res: S
   try {
     await unlink(target);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new PathError(404, `${dp.uri} not found`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
-  reply(res, 204);
+  return true;
 }
 
 export async function handleMkcol(docroot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -4,6 +4,10 @@
  *   size <uri>   -> `<uri> <bytes>` (or `<uri> -1` when missing)
  *   md5 <uri>    -> `<uri> md5=<32 hex>` (or `<uri> md5=-1` when missing)
  *   watch        -> a stream of `<devid>\t<util>` lines ended by `.`, every second
+ * and, ours only (a stock mogstored answers `ERROR: unknown command`):
+ *   delete <uri> -> `<uri> deleted` (or `<uri> missing` when it was not there);
+ *                   what HTTP DELETE does, for the tracker's delete worker
+ *                   at a line's cost instead of a request's
  * Lines end in \n or \r\n; replies end in \r\n. A bad uri gets
  * `ERROR: uri invalid (...)`, an unknown command `ERROR: unknown command`;
  * the connection stays usable either way. Replies come in request order.
@@ -16,6 +20,7 @@ import { open } from 'node:fs/promises';
 import type { Logger } from '../common/log';
 import { ABSURD_LINE_BYTES, MAX_UNREAD_REPLY_BYTES, RequestQueue } from '../common/lineconn';
 import { parseDevicePath, resolveExisting, statInside, PathError } from './paths';
+import { deleteInside } from './ops';
 import type { IoStatReporter } from './iostat';
 
 const MAX_LINE = 8192;
@@ -74,6 +79,19 @@ async function md5Of(docroot: string, uri: string): Promise<string> {
   }
 }
 
+async function deleteOf(docroot: string, uri: string): Promise<string> {
+  const dp = parseDevicePath(docroot, uri);
+  try {
+    return `${uri} ${(await deleteInside(dp)) ? 'deleted' : 'missing'}`;
+  } catch (e) {
+    // A device that is not here holds nothing (HTTP DELETE answers 404).
+    if (e instanceof PathError && e.status === 404) return `${uri} missing`;
+    throw e;
+  }
+}
+
+const ANSWER = { size: sizeOf, md5: md5Of, delete: deleteOf } as const;
+
 function uriError(e: unknown): string {
   if (e instanceof PathError) {
     const why = /\.\./.test(e.message) ? 'contains ..' : e.message;
@@ -95,11 +113,12 @@ export function createSideChannel(docroot: string, iostat: IoStatReporter, log: 
       if (!m) return; // blank line: nothing asked
       const cmd = m[1].toLowerCase();
       const arg = (m[2] ?? '').trim();
-      if ((cmd === 'size' || cmd === 'md5') && /^\S+$/.test(arg)) {
+      const answer = cmd === 'size' || cmd === 'md5' || cmd === 'delete' ? ANSWER[cmd] : null;
+      if (answer && /^\S+$/.test(arg)) {
         // Raw `..` is refused before decoding, the way the original words it.
         if (arg.includes('..')) return send('ERROR: uri invalid (contains ..)');
         try {
-          send(cmd === 'size' ? await sizeOf(docroot, arg) : await md5Of(docroot, arg));
+          send(await answer(docroot, arg));
         } catch (e) {
           send(uriError(e));
         }
@@ -111,7 +130,7 @@ export function createSideChannel(docroot: string, iostat: IoStatReporter, log: 
         if (!unwatch) unwatch = iostat.subscribe(report);
         return;
       }
-      if (cmd === 'size' || cmd === 'md5') return send(`ERROR: usage: ${cmd} /dev<N>/<path>`);
+      if (answer) return send(`ERROR: usage: ${cmd} /dev<N>/<path>`);
       send('ERROR: unknown command');
     };
 

@@ -101,6 +101,7 @@ export function createContext(
       wakeFn = fn;
     },
     replicator: NO_HANDOFF,
+    deleter: NO_HANDOFF,
     uploads: new OpenUploads(),
   };
 }

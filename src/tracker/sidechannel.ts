@@ -1,5 +1,6 @@
 /**
- * The tracker's side of mogstored's side channel, for size and MD5 checks:
+ * The tracker's side of mogstored's side channel, for size and MD5 checks
+ * and (our mogstored only) deletes:
  * one persistent connection per storage node, `size <uri>` lines pipelined
  * on it and answered in order (`<uri> <bytes>`, or `<uri> -1` when missing),
  * and a second one for `md5 <uri>` (`<uri> md5=<hex>`, or `md5=-1`). This
@@ -12,6 +13,10 @@
  * is first in line, not from when it was asked: a long `md5` ahead of it
  * is not its delay. A connection the node closes while nothing is asked
  * is only dropped (the next question opens another), not held against it.
+ * An `ERROR: ...` line answers its question (null, the caller falls back)
+ * without closing the connection; `ERROR: unknown command` to a `delete`
+ * (a stock mogstored, or one of ours from before it) leaves the delete
+ * worker on HTTP DELETE for that node for a while.
  */
 import net from 'node:net';
 
@@ -20,11 +25,14 @@ const RETRY_AFTER_MS = 15_000;
 /** A reply line longer than this is not from a side channel. */
 const MAX_LINE = 16 * 1024;
 
+type Answer = number | Buffer | 'unknown command' | null;
+type Command = 'size' | 'md5' | 'delete';
+
 interface Pending {
   uri: string;
   /** The answer's value part (after the uri) as the caller wants it; undefined when it does not parse. */
   parse(value: string): number | Buffer | undefined;
-  resolve(v: number | Buffer | null): void;
+  resolve(v: Answer): void;
   timeoutMs: number;
   /** Armed once the question is first in line. */
   timer: NodeJS.Timeout | null;
@@ -36,6 +44,9 @@ const parseMd5 = (v: string): number | Buffer | undefined => {
   const m = /^md5=([0-9a-fA-F]{32})$/.exec(v);
   return m ? Buffer.from(m[1], 'hex') : undefined;
 };
+/** 1: deleted; -1: it was not there. */
+const parseDelete = (v: string): number | undefined => (v === 'deleted' ? 1 : v === 'missing' ? -1 : undefined);
+const PARSE = { size: parseSize, md5: parseMd5, delete: parseDelete } as const;
 
 class SideChannelConnection {
   private readonly socket: net.Socket;
@@ -54,9 +65,9 @@ class SideChannelConnection {
     this.socket.on('close', () => this.fail(this.pending.length > 0));
   }
 
-  ask(cmd: 'size' | 'md5', uri: string, timeoutMs: number): Promise<number | Buffer | null> {
+  ask(cmd: Command, uri: string, timeoutMs: number): Promise<Answer> {
     return new Promise((resolve) => {
-      this.pending.push({ uri, parse: cmd === 'size' ? parseSize : parseMd5, resolve, timeoutMs, timer: null });
+      this.pending.push({ uri, parse: PARSE[cmd], resolve, timeoutMs, timer: null });
       if (this.pending.length === 1) {
         this.socket.ref();
         this.armHead();
@@ -80,14 +91,19 @@ class SideChannelConnection {
       const p = this.pending.shift();
       if (!p) return this.fail();
       if (p.timer) clearTimeout(p.timer);
-      const m = /^(\S+)\s+(\S+)\s*$/.exec(line);
-      const value = m && m[1] === p.uri ? p.parse(m[2]) : undefined;
-      // An answer for another uri means we are out of step: trust nothing more on this connection.
-      if (value === undefined) {
-        p.resolve(null);
-        return this.fail();
+      // The node could not answer this one (one line per question, in order): the connection stays good.
+      if (line.startsWith('ERROR')) {
+        p.resolve(/^ERROR:? unknown command/i.test(line) ? 'unknown command' : null);
+      } else {
+        const m = /^(\S+)\s+(\S+)\s*$/.exec(line);
+        const value = m && m[1] === p.uri ? p.parse(m[2]) : undefined;
+        // An answer for another uri means we are out of step: trust nothing more on this connection.
+        if (value === undefined) {
+          p.resolve(null);
+          return this.fail();
+        }
+        p.resolve(value);
       }
-      p.resolve(value);
       if (this.pending.length === 0) this.socket.unref();
       else this.armHead();
     }
@@ -139,9 +155,33 @@ export async function sideChannelMd5(host: string, port: number, uri: string, ti
   return v === -1 || Buffer.isBuffer(v) ? v : null;
 }
 
-function ask(cmd: 'size' | 'md5', host: string, port: number, uri: string, timeoutMs: number): Promise<number | Buffer | null> {
+/** Nodes that answered `delete` with `ERROR: unknown command`, until when (ms). */
+const noDeleteUntil = new Map<string, number>();
+/** How long such a node is not asked to delete again (it may be upgraded meanwhile), ms. */
+const NO_DELETE_MS = 10 * 60_000;
+
+/**
+ * Deletes `uri` on the node at host:port through the side channel (ours
+ * only): true when it went, false when it was not there, null when the
+ * side channel could not do it (the caller uses HTTP DELETE).
+ */
+export async function sideChannelDelete(host: string, port: number, uri: string, timeoutMs: number): Promise<boolean | null> {
   const node = `${host}:${port}`;
-  const key = cmd === 'md5' ? `${node}#md5` : node;
+  const until = noDeleteUntil.get(node);
+  if (until !== undefined) {
+    if (Date.now() < until) return null;
+    noDeleteUntil.delete(node);
+  }
+  const v = await ask('delete', host, port, uri, timeoutMs);
+  if (v === 'unknown command') noDeleteUntil.set(node, Date.now() + NO_DELETE_MS);
+  return v === 1 ? true : v === -1 ? false : null;
+}
+
+function ask(cmd: Command, host: string, port: number, uri: string, timeoutMs: number): Promise<Answer> {
+  const node = `${host}:${port}`;
+  // md5 reads whole files and delete waits on unlink: each has its own
+  // connection, so neither holds up the size checks behind it.
+  const key = cmd === 'size' ? node : `${node}#${cmd}`;
   const down = downUntil.get(node);
   if (down !== undefined) {
     if (Date.now() < down) return Promise.resolve(null);

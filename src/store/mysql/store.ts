@@ -9,7 +9,7 @@
  */
 import { listDirectory } from '../listdir';
 import { checkKeyLength, OUR_MAX_KEY_LENGTH, unixNow } from '../keys';
-import type { CommitFile } from '../types';
+import type { CommitFile, DeletedFile } from '../types';
 import type { SlaveReads } from '../replicas';
 import { Attrs } from '../sql/attrs';
 import { Files, noTempFile } from '../sql/files';
@@ -101,8 +101,12 @@ export class MysqlStore extends SqlStore {
     throw noTempFile(c.fid);
   }
 
-  override deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> {
-    return batches.deleteFileByKey(this.mysql, this.keys().file, dmid, dkey, now ?? unixNow());
+  override async deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> {
+    return (await batches.deleteFileByKey(this.mysql, this.keys().file, dmid, dkey, now ?? unixNow(), false))?.fid ?? null;
+  }
+
+  override deleteFileByKeyClaimed(dmid: number, dkey: string, leaseEnd: number): Promise<DeletedFile | null> {
+    return batches.deleteFileByKey(this.mysql, this.keys().file, dmid, dkey, leaseEnd, true);
   }
 
   protected override async finishDeletedChunk(part: number[]): Promise<number[]> {

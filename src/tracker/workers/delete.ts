@@ -13,6 +13,7 @@ import type { WorkerEnv } from './env';
 import { DeletedFileFinisher } from './finishes';
 import { deleteOnNode, describeError } from './http';
 import { backoffSec, nowSec } from './pump';
+import { sideChannelDelete, sideChannelTarget } from '../sidechannel';
 
 /** A claimed job, with its fid's state as the claim found it (none if that lookup failed). */
 export interface DeleteWork extends DeleteJob {
@@ -88,6 +89,10 @@ async function deleteCopy(env: WorkerEnv, fid: number, devid: number, dev: Devic
   if (!canDeleteFrom(dev)) return `dev${devid} is marked ${dev.status} (host ${dev.hostStatus})`;
   if (dev.observed && !dev.observed.reachable) return `dev${devid} is unreachable`;
   const url = devFidUrl(dev, fid);
+  // Our mogstored deletes over its side channel, a line on a kept connection instead of a request.
+  const port = dev.observed?.sidechannelPort;
+  const at = port ? sideChannelTarget(url) : null;
+  if (port && at && (await sideChannelDelete(at.host, port, at.uri, env.ctx.config.nodeTimeoutMs)) !== null) return null;
   try {
     if (!(await deleteOnNode(env.agent, url))) return `DELETE ${url} refused`;
   } catch (err) {

@@ -1,0 +1,164 @@
+/**
+ * delete hands the removal of a deleted file's copies straight to the
+ * tracker's delete worker: the job is committed claimed, with the devices
+ * of its copies read in the same transaction, so the worker neither claims
+ * nor looks the fid up. The worker removes a copy over the side channel of
+ * a node that advertises one (ours), and with HTTP DELETE elsewhere (a
+ * stock mogstored). What must still hold: every copy goes, the queue
+ * empties, and a tracker that closes meanwhile hands its job back due now.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { request } from 'undici';
+import { createLogger } from '../src/common/log';
+import { eurl } from '../src/protocol';
+import { startStorageNode, type StorageNode } from '../src/storage';
+import { StorageMetrics } from '../src/storage/metrics';
+import type { MetadataStore } from '../src/store';
+import type { Tracker } from '../src/tracker';
+import { forEachEngine } from './helpers/engines';
+import { waitFor } from './helpers/multitracker';
+import { LineClient, okArgs, startTestTracker } from './helpers/tracker';
+
+forEachEngine((_engine, env) => {
+  let store: MetadataStore;
+  let tracker: Tracker;
+  let admin: LineClient;
+  const nodes: { node: StorageNode; metrics: StorageMetrics; dir: string }[] = [];
+  const claimed = new Set<number>();
+  const lookedUp = new Set<number>();
+
+  before(async () => {
+    store = await env.open();
+    const setup = await startTestTracker(store);
+    const c = await LineClient.connect(setup.port);
+    // Host 1 is ours (side channel advertised); host 2 has none, as a stock mogstored.
+    for (const [h, mgmt] of [[1, true], [2, false]] as const) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), `mogfs-delho${h}-`));
+      await mkdir(path.join(dir, `dev${h}`));
+      const metrics = new StorageMetrics(new Registry());
+      const node = await startStorageNode({
+        docroot: dir, host: `127.0.0.${h}`, httpPort: 0, mgmtPort: mgmt ? 0 : null, metrics, log: createLogger('test-storage', 'silent'),
+      });
+      nodes.push({ node, metrics, dir });
+      await c.ok('create_host', { host: `s${h}`, ip: node.host, port: node.httpPort, status: 'alive' });
+      await c.ok('create_device', { hostname: `s${h}`, devid: h, state: 'alive' });
+    }
+    await c.ok('create_domain', { domain: 'dh' });
+    await c.ok('create_class', { domain: 'dh', class: 'two', mindevcount: '2' });
+    c.close();
+    await setup.close();
+    const claim = store.claimDeleteJobs.bind(store);
+    store.claimDeleteJobs = async (now, limit, lease) => {
+      const jobs = await claim(now, limit, lease);
+      for (const j of jobs) claimed.add(j.fid);
+      return jobs;
+    };
+    const states = store.deleteJobStates.bind(store);
+    store.deleteJobStates = async (fids) => {
+      for (const f of fids) lookedUp.add(f);
+      return states(fids);
+    };
+    const state = store.deleteJobState.bind(store);
+    store.deleteJobState = async (fid) => {
+      lookedUp.add(fid);
+      return state(fid);
+    };
+    // One monitor round (its test writes PUT and DELETE on every device), then none during the tests.
+    tracker = await startTestTracker(store, { workers: true, config: { monitorIntervalMs: 600_000 } });
+    admin = await LineClient.connect(tracker.port);
+  });
+  after(async () => {
+    admin.close();
+    await tracker.close();
+    for (const n of nodes) {
+      await n.node.close();
+      await rm(n.dir, { recursive: true, force: true });
+    }
+  });
+
+  /** Stores `key` with a copy on each device; resolves to its fid once both are recorded. */
+  async function storeTwice(c: LineClient, key: string): Promise<number> {
+    const body = 'z'.repeat(2048);
+    const open = okArgs(await c.send(`create_open domain=dh&class=two&key=${eurl(key)}&fid=0&multi_dest=1`));
+    const put = await request(open.path_1, { method: 'PUT', body });
+    await put.body.dump();
+    assert.equal(put.statusCode, 201);
+    assert.equal(await c.send(`create_close fid=${open.fid}&devid=${open.devid_1}&domain=dh&size=${body.length}&key=${eurl(key)}&path=${eurl(open.path_1)}`), 'OK ');
+    const fid = Number(open.fid);
+    await waitFor('two copies', async () => (await store.fileDevids(fid)).length === 2, 20_000);
+    return fid;
+  }
+
+  /** The tracker's monitor has seen every device: its workers run (and take hand-offs) from then on. */
+  async function monitorRound(t: Tracker): Promise<void> {
+    await waitFor('the first monitor round', async () => t.ctx.observed.size === nodes.length, 20_000);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** HTTP status of each device's copy of `fid`. */
+  async function copies(fid: number): Promise<number[]> {
+    return Promise.all(nodes.map(async ({ node }, i) => {
+      const res = await request(`http://${node.host}:${node.httpPort}/dev${i + 1}/0/000/000/${String(fid).padStart(10, '0')}.fid`, { method: 'HEAD' });
+      await res.body.dump();
+      return res.statusCode;
+    }));
+  }
+
+  /** HTTP DELETE requests each node has answered. */
+  async function httpDeletes(): Promise<number[]> {
+    return Promise.all(nodes.map(async ({ metrics }) => {
+      const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'mogfs_storage_requests_total');
+      return (m?.values ?? []).filter((v) => v.labels.method === 'DELETE').reduce((a, v) => a + Number(v.value), 0);
+    }));
+  }
+
+  test('a deleted file\'s copies go without a claim query or a lookup: over the side channel where the node has one, HTTP DELETE where not', async () => {
+    await monitorRound(tracker);
+    const fid = await storeTwice(admin, 'gone');
+    assert.deepEqual(await copies(fid), [200, 200]);
+    const before = await httpDeletes();
+    assert.equal(await admin.send('delete domain=dh&key=gone'), 'OK ');
+    await waitFor('both copies gone', async () => (await copies(fid)).every((s) => s === 404), 20_000);
+    await waitFor('the queue to empty', async () => (await store.queueDepths()).delete === 0, 20_000);
+    assert.deepEqual(await store.fileDevids(fid), []);
+    assert.ok(!claimed.has(fid), 'the job went through a claim query');
+    assert.ok(!lookedUp.has(fid), 'the worker looked the fid up');
+    const after = await httpDeletes();
+    assert.deepEqual([after[0] - before[0], after[1] - before[1]], [0, 1], 'the side channel node got an HTTP DELETE, or the other none');
+    assert.match(await admin.send('get_paths domain=dh&key=gone'), /^ERR unknown_key/);
+  });
+
+  test('a tracker that closes while delete commits hands the claimed job back due now, not at its lease end', async () => {
+    const t = await startTestTracker(store, { workers: true, config: { monitorIntervalMs: 600_000 } });
+    const c = await LineClient.connect(t.port);
+    const del = store.deleteFileByKeyClaimed.bind(store);
+    try {
+      await monitorRound(t);
+      const fid = await storeTwice(c, 'closing');
+      let closing: Promise<void> | null = null;
+      store.deleteFileByKeyClaimed = async (dmid, key, lease) => {
+        store.deleteFileByKeyClaimed = del;
+        closing = t.close();
+        await new Promise((r) => setTimeout(r, 300));
+        return del(dmid, key, lease);
+      };
+      const answer = c.send('delete domain=dh&key=closing').catch(() => undefined);
+      await waitFor('the close to start', async () => closing !== null, 10_000);
+      await closing;
+      await answer;
+      assert.notEqual(closing, null, 'the delete did not take the hand-off');
+      // Handed back due now, the other tracker removes the copies at once (at its lease end, it would wait 120 s).
+      await waitFor('the other tracker to remove the copies', async () => (await copies(fid)).every((s) => s === 404), 10_000);
+      await waitFor('the queue to empty', async () => (await store.queueDepths()).delete === 0, 10_000);
+    } finally {
+      store.deleteFileByKeyClaimed = del;
+      c.close();
+      await t.close();
+    }
+  });
+});
