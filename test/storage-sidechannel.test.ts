@@ -85,6 +85,21 @@ describe('storage node side channel', () => {
     assert.equal(await sc.ask(`size ${fid}`), `${fid} ${data.length}`, 'the connection stays usable');
   });
 
+  test('pipelined deletes run side by side and are answered in order, between other answers', async () => {
+    const uris = Array.from({ length: 40 }, (_, i) => fidPathOnDevice(2, 100 + i));
+    for (const u of uris) {
+      await mkdir(path.dirname(path.join(ts.docroot, u)), { recursive: true });
+      await writeFile(path.join(ts.docroot, u), u);
+    }
+    // Every other one is asked twice: the second finds it missing.
+    const lines = uris.flatMap((u, i) => (i % 2 ? [`delete ${u}`, `size ${fid}`, `delete ${u}`] : [`delete ${u}`]));
+    sc.send(lines.join('\n') + '\n');
+    const out = (await sc.readUntil(new RegExp(`${uris[uris.length - 1]} missing\r\n$`))).trimEnd().split('\r\n');
+    const want = uris.flatMap((u, i) => (i % 2 ? [`${u} deleted`, `${fid} ${data.length}`, `${u} missing`] : [`${u} deleted`]));
+    assert.deepEqual(out, want);
+    for (const u of uris) await assert.rejects(stat(path.join(ts.docroot, u)), { code: 'ENOENT' });
+  });
+
   test('watch streams "<devid>\\t<util>" lines ended by "."', async () => {
     const w = await connectSideChannel(ts.node.mgmtPort as number);
     try {

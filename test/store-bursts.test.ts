@@ -89,7 +89,15 @@ forEachEngine((engine, env) => {
     const fids = await opens(s, dmid, keys);
     await Promise.all(keys.map((dkey, i) => s.commitFile({ fid: fids[i], dmid, dkey, length: 1, classid: 0, devids: [1] })));
     const asks = [...keys, ...keys.slice(0, 10), 'd/none', 'nothing/here'];
+    // On MySQL, deletes that come while one is at the server go together: count the batches sent.
+    const db = (s as unknown as { mysql?: { script: (...a: unknown[]) => Promise<unknown[]> } }).mysql;
+    let batches = 0;
+    if (db) {
+      const script = db.script.bind(db);
+      db.script = (...a) => { batches++; return script(...a); };
+    }
     const got = await Promise.all(asks.map((k) => s.deleteFileByKey(dmid, k, 5)));
+    if (db) assert.ok(batches > 0 && batches <= asks.length / 10, `${asks.length} deletes took ${batches} transactions`);
     for (let i = 0; i < N; i++) {
       const twice = i < 10;
       const answers = twice ? [got[i], got[N + i]] : [got[i]];

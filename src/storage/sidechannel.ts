@@ -7,7 +7,9 @@
  * and, ours only (a stock mogstored answers `ERROR: unknown command`):
  *   delete <uri> -> `<uri> deleted` (or `<uri> missing` when it was not there);
  *                   what HTTP DELETE does, for the tracker's delete worker
- *                   at a line's cost instead of a request's
+ *                   at a line's cost instead of a request's. Deletes start
+ *                   as they arrive (up to 32 ahead), so one may take effect
+ *                   before an earlier line on its connection is answered
  * Lines end in \n or \r\n; replies end in \r\n. A bad uri gets
  * `ERROR: uri invalid (...)`, an unknown command `ERROR: unknown command`;
  * the connection stays usable either way. Replies come in request order.
@@ -25,8 +27,18 @@ import type { IoStatReporter } from './iostat';
 
 const MAX_LINE = 8192;
 
-/** A request line, or null for one that was too long (answered with an error). */
-type Job = string | null;
+/**
+ * A request line, or null for one that was too long (answered with an
+ * error); `early` when its work started as it arrived (a delete: they run
+ * side by side, their replies still go in order).
+ */
+interface Job {
+  line: string | null;
+  early?: Promise<string | null>;
+}
+
+/** Deletes a connection may have started ahead of their turn. */
+const MAX_EARLY = 32;
 
 async function checkedPath(docroot: string, uri: string): Promise<string | null> {
   const dp = parseDevicePath(docroot, uri);
@@ -108,47 +120,55 @@ export function createSideChannel(docroot: string, iostat: IoStatReporter, log: 
       if (!sock.destroyed) sock.write(line + '\r\n');
     };
 
-    const handle = async (line: string): Promise<void> => {
+    /** The reply to a request line; null for none (a blank line, watch). */
+    const reply = async (line: string): Promise<string | null> => {
       const m = /^(\S+)(?:\s+(.*))?$/.exec(line.trim());
-      if (!m) return; // blank line: nothing asked
+      if (!m) return null; // blank line: nothing asked
       const cmd = m[1].toLowerCase();
       const arg = (m[2] ?? '').trim();
       const answer = cmd === 'size' || cmd === 'md5' || cmd === 'delete' ? ANSWER[cmd] : null;
       if (answer && /^\S+$/.test(arg)) {
         // Raw `..` is refused before decoding, the way the original words it.
-        if (arg.includes('..')) return send('ERROR: uri invalid (contains ..)');
+        if (arg.includes('..')) return 'ERROR: uri invalid (contains ..)';
         try {
-          send(await answer(docroot, arg));
+          return await answer(docroot, arg);
         } catch (e) {
-          send(uriError(e));
+          return uriError(e);
         }
-        return;
       }
       if (cmd === 'watch' && arg === '') {
         // A watcher that does not read misses reports rather than piling them up.
         const report = (r: string): void => void (!sock.destroyed && sock.writableLength <= MAX_UNREAD_REPLY_BYTES && sock.write(r));
         if (!unwatch) unwatch = iostat.subscribe(report);
-        return;
+        return null;
       }
-      if (answer) return send(`ERROR: usage: ${cmd} /dev<N>/<path>`);
-      send('ERROR: unknown command');
+      if (answer) return `ERROR: usage: ${cmd} /dev<N>/<path>`;
+      return 'ERROR: unknown command';
     };
+    const safeReply = (line: string): Promise<string | null> => reply(line).catch((err: unknown) => {
+      log.error({ err }, 'side channel command failed');
+      return 'ERROR: internal error';
+    });
 
     // Replies are small and a tracker pipelines size questions: without this,
     // Nagle holds a reply until the previous one is acknowledged (40 ms with delayed ACKs).
     sock.setNoDelay(true);
     sock.setEncoding('latin1');
     // A client that floods or does not read is not read further (RequestQueue).
+    // A delete starts as it arrives, so a tracker's pipelined deletes share
+    // the thread pool's trips; its reply waits for its turn. A repeat of one
+    // started waits for its turn too, so the first is the one that deletes.
+    const early = new Set<string>();
     const queue = new RequestQueue<Job>(sock, async (job) => {
-      try {
-        if (job === null) send('ERROR: line too long');
-        else await handle(job);
-      } catch (err) {
-        log.error({ err }, 'side channel command failed');
-        send('ERROR: internal error');
-      }
+      const r = job.line === null ? 'ERROR: line too long' : await (job.early ?? safeReply(job.line));
+      if (job.early && job.line !== null) early.delete(job.line);
+      if (r !== null) send(r);
     });
-    const enqueue = (job: Job): void => queue.push(job);
+    const enqueue = (line: string | null): void => {
+      const start = line !== null && early.size < MAX_EARLY && !early.has(line) && /^\s*delete\s/i.test(line);
+      if (start) early.add(line);
+      queue.push({ line, early: start ? safeReply(line) : undefined });
+    };
 
     let discarding = 0; // chars skipped of an over-long line (already answered), 0 when not skipping
     sock.on('data', (chunk: string) => {

@@ -1,10 +1,9 @@
 /**
  * MySQL's one-round-trip forms of the hot transactions: the statements of
- * ../sql (files.ts commitFile, deleteKey; deletes.ts
- * finishDeletedFiles) sent as one batch (MysqlDb.script), with session
- * variables carrying results between them. A round trip costs the tracker
- * about 50 µs of CPU, more than a statement's work (create_close was six,
- * a delete by key nine: a lookup, then BEGIN, six statements, COMMIT); a
+ * ../sql (files.ts commitFile; deletes.ts finishDeletedFiles) sent as one
+ * batch (MysqlDb.script), with session variables carrying results between
+ * them (delete by key is in keydeletes.ts). A round trip costs the tracker
+ * about 50 µs of CPU, more than a statement's work (create_close was six); a
  * batch goes as text, which costs about two prepared round trips, so only
  * transactions of three or more statements are sent this way. Anything off
  * the common case (a key that is taken) goes back to the shared code.
@@ -13,7 +12,7 @@
 import { ATTR_COLUMNS, attrValues } from '../attrs';
 import { MAX_DEVCOUNT, type Param } from '../sql/conn';
 import { marks } from '../sql/lists';
-import type { CommitFile, DeletedFile } from '../types';
+import type { CommitFile } from '../types';
 import type { MysqlDb } from './db';
 import type { KeySql } from './keysql';
 
@@ -58,34 +57,6 @@ export async function commitNewFile(db: MysqlDb, fileKey: KeySql, f: CommitFile)
   const results = await db.script(sql, params);
   const last = results[results.length - 1] as { ok: number | string }[];
   return Number(last[0]?.ok) === 1;
-}
-
-/**
- * delete by key as one batch of five statements, no session variables: the
- * file row is locked and read with the devices of its file_on rows (they
- * stay, for the delete worker), the fid queued, and the file's rows in every
- * table removed by one multi-table DELETE (each join a primary-key lookup).
- * With `claimed`, the job keeps `nexttry` (a lease end) even if the fid was
- * queued already: the caller runs it (deleteFileByKeyClaimed).
- */
-export async function deleteFileByKey(
-  db: MysqlDb, fileKey: KeySql, dmid: number, dkey: string, nexttry: number, claimed: boolean,
-): Promise<DeletedFile | null> {
-  const key = fileKey.tryBind(dkey);
-  if (key === null) return null;
-  const byKey = `f.dmid = ? AND f.dkey = ${fileKey.param}`;
-  const onDup = claimed ? 'nexttry = VALUES(nexttry)' : 'nexttry = LEAST(nexttry, VALUES(nexttry))';
-  const sql = 'START TRANSACTION; '
-    + `SELECT f.fid, o.devid FROM file f LEFT JOIN file_on o ON o.fid = f.fid WHERE ${byKey} FOR UPDATE; `
-    + `INSERT INTO file_to_delete2 (fid, nexttry) SELECT f.fid, ? FROM file f WHERE ${byKey} ON DUPLICATE KEY UPDATE ${onDup}; `
-    + `DELETE f, t, c, a, x FROM file f ${['tempfile t', 'checksum c', 'mogfs_file_attr a', 'mogfs_file_xattr x']
-      .map((j) => `LEFT JOIN ${j} ON ${j.slice(-1)}.fid = f.fid`).join(' ')} WHERE ${byKey}; `
-    + 'COMMIT';
-  const results = await db.script(sql, [dmid, key, nexttry, dmid, key, dmid, key]);
-  const rows = results[1] as { fid: number | string; devid: number | string | null }[];
-  if (rows.length === 0) return null;
-  const devids = rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)).sort((x, y) => x - y);
-  return { fid: Number(rows[0].fid), devids };
 }
 
 /**

@@ -18,6 +18,7 @@ import { MysqlDb } from './db';
 import { mysqlDialect, supportsSkipLocked } from './dialect';
 import { KeySql } from './keysql';
 import * as batches from './batches';
+import { KeyDeletes } from './keydeletes';
 import { MysqlReplicas } from './replicas';
 import { createSchema } from './schema';
 
@@ -34,6 +35,7 @@ export class MysqlStore extends SqlStore {
     const db = new MysqlDb(dsnUrl);
     super(db);
     this.mysql = db;
+    this.keyDeletes = new KeyDeletes(db, () => this.keys().file);
   }
 
   async init(): Promise<void> {
@@ -101,12 +103,15 @@ export class MysqlStore extends SqlStore {
     throw noTempFile(c.fid);
   }
 
+  /** Deletes by key, those that come together sent as one transaction (keydeletes.ts). */
+  private readonly keyDeletes: KeyDeletes;
+
   override async deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> {
-    return (await batches.deleteFileByKey(this.mysql, this.keys().file, dmid, dkey, now ?? unixNow(), false))?.fid ?? null;
+    return (await this.keyDeletes.delete(dmid, dkey, now ?? unixNow()))?.fid ?? null;
   }
 
   override deleteFileByKeyClaimed(dmid: number, dkey: string, leaseEnd: number): Promise<DeletedFile | null> {
-    return batches.deleteFileByKey(this.mysql, this.keys().file, dmid, dkey, leaseEnd, true);
+    return this.keyDeletes.delete(dmid, dkey, leaseEnd);
   }
 
   protected override async finishDeletedChunk(part: number[]): Promise<number[]> {
