@@ -177,33 +177,6 @@ forEachEngine((engine, env) => {
     assert.deepEqual(await a.queueDepths(), { replicate: 0, delete: 1 });
   });
 
-  test('delete hand-off: the file goes with its job committed claimed, and the devices of its copies are read in the same step', async () => {
-    const db = await env.database();
-    const [a, b] = [await db.open(), await db.open()];
-    const { dmid } = await a.createDomain('delhandoff');
-    const now = Math.floor(Date.now() / 1000);
-    const store = async (key: string, devids: number[]): Promise<number> => {
-      const fid = await a.createTempfile({ dmid, dkey: key, classid: 0, devids: devids.join(','), createtime: now });
-      await a.commitFile({ fid, dmid, dkey: key, length: 10, classid: 0, devids, checksum: { hashtype: 1, checksum: Buffer.alloc(16, 1) } });
-      return fid;
-    };
-    const two = await store('two', [3, 1]);
-    const none = await store('none', []);
-    assert.deepEqual(await a.deleteFileByKeyClaimed(dmid, 'two', now + 120), { fid: two, devids: [1, 3] });
-    assert.deepEqual(await a.deleteFileByKeyClaimed(dmid, 'none', now + 30), { fid: none, devids: [] });
-    assert.equal(await a.deleteFileByKeyClaimed(dmid, 'two', now + 120), null, 'deleted twice');
-    assert.equal(await a.deleteFileByKeyClaimed(dmid, 'never', now + 120), null);
-    // The file's rows went; its file_on rows stay for the worker.
-    assert.equal(await b.getFileByKey(dmid, 'two'), null);
-    assert.equal(await b.getChecksum(two), null);
-    assert.deepEqual(await b.fileDevids(two), [1, 3]);
-    assert.deepEqual(await b.deleteJobState(two), { live: false, devids: [1, 3] });
-    // Claimed: no tracker may take the jobs while the lease runs; when it ends (the tracker died), any may.
-    assert.deepEqual(await b.claimDeleteJobs(now + 20, 10, 120), [], 'a job claimed by delete was handed out');
-    assert.deepEqual((await b.claimDeleteJobs(now + 31, 10, 120)).map((j) => j.fid), [none]);
-    assert.deepEqual((await b.claimDeleteJobs(now + 121, 10, 120)).map((j) => j.fid), [two]);
-  });
-
   test('replicate_now: deferred jobs nobody runs come due now, and are counted', async () => {
     const s = await env.open();
     const now = Math.floor(Date.now() / 1000);

@@ -117,7 +117,13 @@ export function createSideChannel(docroot: string, iostat: IoStatReporter, log: 
     let buf = '';
     let unwatch: (() => void) | null = null;
     const send = (line: string): void => {
-      if (!sock.destroyed) sock.write(line + '\r\n');
+      if (sock.destroyed) return;
+      // Replies ready in one tick (deletes that ran side by side) go in one write.
+      if (sock.writableCorked === 0) {
+        sock.cork();
+        process.nextTick(() => sock.uncork());
+      }
+      sock.write(line + '\r\n');
     };
 
     /** The reply to a request line; null for none (a blank line, watch). */

@@ -5,7 +5,7 @@
  * one database.
  */
 import type {
-  Checksum, ClassRow, CommitFile, DeleteJob, DeletedFile, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
+  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from './types';
 import type { DirEntry } from './listdir';
@@ -96,14 +96,6 @@ export interface MetadataStore {
   deleteFile(fid: number, now?: number): Promise<void>;
   /** delete by key in one transaction (and on MySQL one round trip): the fid deleted, or null when the key names none. */
   deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null>;
-  /**
-   * deleteFileByKey whose delete job is queued already claimed by the
-   * caller, until `leaseEnd` (unix seconds): the delete command hands it to
-   * its own delete worker with the devices read in the same transaction, so
-   * the worker neither claims nor looks the fid up. If the caller dies, the
-   * job runs anywhere once the lease ends. Null when the key names no file.
-   */
-  deleteFileByKeyClaimed(dmid: number, dkey: string, leaseEnd: number): Promise<DeletedFile | null>;
   /**
    * MogError unknown_key if `from` is missing, key_exists if `to` is taken.
    * With `replace`, a file under `to` is removed instead (queued for deletion

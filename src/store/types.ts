@@ -93,12 +93,6 @@ export interface DeleteJob {
   failcount: number;
 }
 
-/** A file deleteFileByKeyClaimed removed: its fid and the devices its file_on rows name. */
-export interface DeletedFile {
-  fid: number;
-  devids: number[];
-}
-
 export interface NewTempfile {
   /** A client may ask for a specific fid (create_open's optional `fid`). */
   fid?: number;

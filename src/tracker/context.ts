@@ -6,7 +6,7 @@
 import type { Logger } from '../common/log';
 import type { RecentErrors } from '../common/recent';
 import type { OpenUploads } from './uploads';
-import type { MetadataStore, DeviceRow, HostRow, DomainRow, ClassRow, Checksum, FileRow, ReplicateJob, DeleteJob } from '../store';
+import type { MetadataStore, DeviceRow, HostRow, DomainRow, ClassRow, Checksum, FileRow, ReplicateJob } from '../store';
 
 export interface TrackerConfig {
   /** Address to listen on (default 127.0.0.1:7001). */
@@ -97,8 +97,6 @@ export interface TrackerContext {
   readonly uploads: OpenUploads;
   /** create_close's hand-off of a new file to this tracker's replicator (the workers install it). */
   replicator: ReplicateHandoff;
-  /** delete's hand-off of a deleted file's removal to this tracker's delete worker. */
-  deleter: DeleteHandoff;
 }
 
 /** A file as the replicator needs it: what getFileForReplication reads. */
@@ -109,25 +107,20 @@ export interface ReplicationFile {
 }
 
 /**
- * A job claimed by a command in its own transaction and run at once by this
- * tracker's worker, with what the command knows (no claim query, no read
- * back): create_close hands over a new file's replication, delete the
- * removal of a deleted file's copies. The claim is an ordinary lease, so if
- * this tracker dies the job runs elsewhere when the lease ends.
+ * create_close commits a new file with its replication job already claimed
+ * by this tracker and runs the job at once, with what it knows of the file:
+ * no claim query and no read of the file back (two to six round trips to a
+ * MySQL server per stored file). The claim is an ordinary lease, so if this
+ * tracker dies the job runs elsewhere when the lease ends.
  */
-export interface Handoff<J, K> {
+export interface ReplicateHandoff {
   /** The lease end (unix seconds) to claim with, a worker slot kept for the job; null: queue it as usual. */
   reserve(): number | null;
   /** The commit holding the claim is done: run the job now. */
-  take(job: J, known: K): void;
-  /** The commit failed or found nothing: give the slot back. */
+  take(job: ReplicateJob, known: ReplicationFile): void;
+  /** The commit failed: give the slot back. */
   cancel(): void;
 }
 
-/** create_close's: the file as getFileForReplication would read it. */
-export type ReplicateHandoff = Handoff<ReplicateJob, ReplicationFile>;
-/** delete's: the devices holding the deleted fid's copies. */
-export type DeleteHandoff = Handoff<DeleteJob, number[]>;
-
-/** No worker in this process (workers off): every job goes through the queue. */
-export const NO_HANDOFF: Handoff<never, never> = { reserve: () => null, take: () => undefined, cancel: () => undefined };
+/** No replicator in this process (workers off): every job goes through the queue. */
+export const NO_HANDOFF: ReplicateHandoff = { reserve: () => null, take: () => undefined, cancel: () => undefined };

@@ -101,7 +101,6 @@ export function createContext(
       wakeFn = fn;
     },
     replicator: NO_HANDOFF,
-    deleter: NO_HANDOFF,
     uploads: new OpenUploads(),
   };
 }

@@ -90,7 +90,6 @@ export async function startTracker(opts: TrackerOptions): Promise<Tracker> {
     workers = w;
     ctx.setWake((name) => w.wake(name));
     ctx.replicator = w.replicator;
-    ctx.deleter = w.deleter;
   }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : ctx.config.port;

@@ -72,6 +72,11 @@ class SideChannelConnection {
         this.socket.ref();
         this.armHead();
       }
+      // Questions asked in one tick (the deletes of a group of delete commands) go in one write.
+      if (this.socket.writableCorked === 0) {
+        this.socket.cork();
+        process.nextTick(() => this.socket.uncork());
+      }
       this.socket.write(`${cmd} ${uri}\r\n`);
     });
   }

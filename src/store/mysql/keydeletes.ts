@@ -4,11 +4,10 @@
  * burst of deletes (clients deleting in parallel) costs MySQL one START,
  * one queue insert, one multi-table DELETE and one COMMIT per group instead
  * of per key, and the tracker one round trip. A lone delete goes at once,
- * as before: nothing waits on a timer. Each key keeps its own answer (the
- * fid and its copies' devices, or null) from a SELECT of its own.
+ * as before: nothing waits on a timer. Each key keeps its own answer (its
+ * fid, or null) from a SELECT of its own.
  */
 import type { Param } from '../sql/conn';
-import type { DeletedFile } from '../types';
 import type { MysqlDb } from './db';
 import type { KeySql } from './keysql';
 
@@ -21,7 +20,7 @@ interface Waiting {
   key: Buffer | string;
   text: string;
   nexttry: number;
-  resolve(v: DeletedFile | null): void;
+  resolve(fid: number | null): void;
   reject(err: unknown): void;
 }
 
@@ -32,11 +31,10 @@ export class KeyDeletes {
   constructor(private readonly db: MysqlDb, private readonly fileKey: () => KeySql) {}
 
   /**
-   * Removes the file `dkey` names in `dmid` and queues its fid with
-   * `nexttry` (a lease end when the caller runs the job itself): resolves to
-   * the fid and the devices of its copies, or null when there is none.
+   * Removes the file `dkey` names in `dmid` and queues its fid for the
+   * delete worker at `nexttry`: resolves to the fid, or null when there is none.
    */
-  delete(dmid: number, dkey: string, nexttry: number): Promise<DeletedFile | null> {
+  delete(dmid: number, dkey: string, nexttry: number): Promise<number | null> {
     const key = this.fileKey().tryBind(dkey);
     if (key === null) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
@@ -81,21 +79,20 @@ export class KeyDeletes {
 }
 
 /**
- * One transaction: each key's file row locked and read with the devices of
- * its file_on rows (they stay, for the delete worker); the fids queued; and
- * the files' rows in every table removed by one multi-table DELETE (each
- * join a primary-key lookup). A queued fid takes the given nexttry even if
- * it was queued already: that row was due (then now is the same) or leased
- * to a worker that will find the fid live and drop it.
+ * One transaction: each key's file row locked and read; the fids queued
+ * (the earlier nexttry kept, as ../sql's removeFile does); and the files'
+ * rows in every table removed by one multi-table DELETE (each join a
+ * primary-key lookup). file_on rows stay: the delete worker finds the
+ * copies by them.
  */
-async function deleteGroup(db: MysqlDb, fileKey: KeySql, group: Waiting[]): Promise<(DeletedFile | null)[]> {
+async function deleteGroup(db: MysqlDb, fileKey: KeySql, group: Waiting[]): Promise<(number | null)[]> {
   const one = `f.dmid = ? AND f.dkey = ${fileKey.param}`;
   const any = group.map(() => `(${one})`).join(' OR ');
   const keyParams = group.flatMap((w): Param[] => [w.dmid, w.key]);
   let sql = 'START TRANSACTION; ';
   const params: Param[] = [];
   for (const w of group) {
-    sql += `SELECT f.fid, o.devid FROM file f LEFT JOIN file_on o ON o.fid = f.fid WHERE ${one} FOR UPDATE; `;
+    sql += `SELECT f.fid FROM file f WHERE ${one} FOR UPDATE; `;
     params.push(w.dmid, w.key);
   }
   if (group.length === 1) {
@@ -105,16 +102,14 @@ async function deleteGroup(db: MysqlDb, fileKey: KeySql, group: Waiting[]): Prom
     sql += `INSERT INTO file_to_delete2 (fid, nexttry) SELECT f.fid, CASE ${group.map(() => `WHEN ${one} THEN ?`).join(' ')} END `;
     for (const w of group) params.push(w.dmid, w.key, w.nexttry);
   }
-  sql += `FROM file f WHERE ${any} ON DUPLICATE KEY UPDATE nexttry = VALUES(nexttry); `;
+  sql += `FROM file f WHERE ${any} ON DUPLICATE KEY UPDATE nexttry = LEAST(nexttry, VALUES(nexttry)); `;
   params.push(...keyParams);
   sql += `DELETE f, t, c, a, x FROM file f ${['tempfile t', 'checksum c', 'mogfs_file_attr a', 'mogfs_file_xattr x']
     .map((j) => `LEFT JOIN ${j} ON ${j.slice(-1)}.fid = f.fid`).join(' ')} WHERE ${any}; COMMIT`;
   params.push(...keyParams);
   const results = await db.script(sql, params);
   return group.map((_, i) => {
-    const rows = results[1 + i] as { fid: number | string; devid: number | string | null }[];
-    if (rows.length === 0) return null;
-    const devids = rows.filter((r) => r.devid !== null).map((r) => Number(r.devid)).sort((x, y) => x - y);
-    return { fid: Number(rows[0].fid), devids };
+    const row = (results[1 + i] as { fid: number | string }[])[0];
+    return row ? Number(row.fid) : null;
   });
 }

@@ -9,7 +9,7 @@
  */
 import { listDirectory } from '../listdir';
 import { checkKeyLength, OUR_MAX_KEY_LENGTH, unixNow } from '../keys';
-import type { CommitFile, DeletedFile } from '../types';
+import type { CommitFile } from '../types';
 import type { SlaveReads } from '../replicas';
 import { Attrs } from '../sql/attrs';
 import { Files, noTempFile } from '../sql/files';
@@ -106,12 +106,8 @@ export class MysqlStore extends SqlStore {
   /** Deletes by key, those that come together sent as one transaction (keydeletes.ts). */
   private readonly keyDeletes: KeyDeletes;
 
-  override async deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> {
-    return (await this.keyDeletes.delete(dmid, dkey, now ?? unixNow()))?.fid ?? null;
-  }
-
-  override deleteFileByKeyClaimed(dmid: number, dkey: string, leaseEnd: number): Promise<DeletedFile | null> {
-    return this.keyDeletes.delete(dmid, dkey, leaseEnd);
+  override deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> {
+    return this.keyDeletes.delete(dmid, dkey, now ?? unixNow());
   }
 
   protected override async finishDeletedChunk(part: number[]): Promise<number[]> {

@@ -4,7 +4,7 @@
  */
 import { MogError } from '../../protocol';
 import { checkKeyLength, checkPrefixRename, compareKeys } from '../keys';
-import type { Checksum, CommitFile, DeletedFile, FileRow, NewTempfile, TempfileRow } from '../types';
+import type { Checksum, CommitFile, FileRow, NewTempfile, TempfileRow } from '../types';
 import { ATTR_COLUMNS, attrValues } from '../attrs';
 import { type KeyCodec, MAX_DEVCOUNT, type Param, type Q, type SqlDb } from './conn';
 import { enqueueClaimed, enqueueReplicate } from './replicate';
@@ -158,23 +158,13 @@ export class Files {
   }
 
   async deleteFileByKey(dmid: number, dkey: string, now: number): Promise<number | null> {
-    return (await this.deleteKey(dmid, dkey, now, false))?.fid ?? null;
-  }
-
-  deleteFileByKeyClaimed(dmid: number, dkey: string, leaseEnd: number): Promise<DeletedFile | null> {
-    return this.deleteKey(dmid, dkey, leaseEnd, true);
-  }
-
-  private async deleteKey(dmid: number, dkey: string, nexttry: number, claimed: boolean): Promise<DeletedFile | null> {
     const key = this.fileKey.tryBind(dkey);
     if (key === null) return null;
     return this.db.tx(async (q) => {
       const row = await q.get<{ fid: number }>(`SELECT fid FROM file WHERE dmid = ? AND dkey = ${this.fileKey.param}${this.d.forUpdate}`, dmid, key);
       if (!row) return null;
-      const fid = Number(row.fid);
-      const devids = claimed ? (await q.all<{ devid: number }>('SELECT devid FROM file_on WHERE fid = ?', fid)).map((r) => Number(r.devid)) : [];
-      await removeFile(q, this.d, fid, nexttry, claimed);
-      return { fid, devids };
+      await removeFile(q, this.d, Number(row.fid), now);
+      return Number(row.fid);
     });
   }
 
@@ -343,11 +333,12 @@ export async function refreshDevcount(q: Q, d: SqlDb['dialect'], fid: number): P
 }
 
 /** Inside a transaction: the file row and what hangs on it go, the fid is queued for deletion from its devices. */
-export async function removeFile(q: Q, d: SqlDb['dialect'], fid: number, nexttry: number, claimed = false): Promise<void> {
+export async function removeFile(q: Q, d: SqlDb['dialect'], fid: number, now: number): Promise<void> {
   for (const table of ['file', 'tempfile', 'checksum', 'mogfs_file_attr', 'mogfs_file_xattr']) {
     await q.run(`DELETE FROM ${table} WHERE fid = ?`, fid);
   }
-  // A job claimed by the caller keeps its lease end; else the earlier try wins.
-  const onDup = claimed ? `nexttry = ${d.excluded('nexttry')}` : `nexttry = ${d.least}(nexttry, ${d.excluded('nexttry')})`;
-  await q.run(`INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?)${d.upsert('fid', onDup)}`, fid, nexttry);
+  await q.run(
+    `INSERT INTO file_to_delete2 (fid, nexttry) VALUES (?, ?)${d.upsert('fid', `nexttry = ${d.least}(nexttry, ${d.excluded('nexttry')})`)}`,
+    fid, now,
+  );
 }

@@ -8,7 +8,7 @@ import { DirEntry, listDirectory } from '../listdir';
 import { unixNow } from '../keys';
 import { chunks } from './lists';
 import type {
-  Checksum, ClassRow, CommitFile, DeleteJob, DeletedFile, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
+  Checksum, ClassRow, CommitFile, DeleteJob, DevicePatch, DeviceRow, DomainRow, DomainUsage, FileRow,
   HostPatch, HostRow, NewTempfile, ReplicateJob, TempfileRow,
 } from '../types';
 import type { FileAttrs, FileWithAttrs } from '../attrs';
@@ -109,7 +109,6 @@ export abstract class SqlStore implements MetadataStore {
   commitFile(c: CommitFile): Promise<{ replacedFid: number | null }> { return this.f.commitFile(c, c.now ?? unixNow()); }
   deleteFile(fid: number, now?: number): Promise<void> { return this.f.deleteFile(fid, now ?? unixNow()); }
   deleteFileByKey(dmid: number, dkey: string, now?: number): Promise<number | null> { return this.f.deleteFileByKey(dmid, dkey, now ?? unixNow()); }
-  deleteFileByKeyClaimed(dmid: number, dkey: string, leaseEnd: number): Promise<DeletedFile | null> { return this.f.deleteFileByKeyClaimed(dmid, dkey, leaseEnd); }
   renameFile(dmid: number, from: string, to: string, opts: { replace?: boolean; now?: number } = {}): Promise<number | null> {
     return this.f.renameFile(dmid, from, to, opts.replace === true, opts.now ?? unixNow());
   }

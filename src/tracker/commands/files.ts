@@ -13,27 +13,8 @@ export const delete_: Handler = async ({ ctx }, args) => {
   const dom = checkDomain(await ctx.layout(), args);
   if (!args.key) throw mogErr('no_key');
   // The lookup and the delete are one transaction (one round trip on MySQL).
-  // With a free slot in our delete worker, the job is claimed in it and run
-  // at once with the devices read there (TrackerContext.deleter).
-  const lease = ctx.deleter.reserve();
-  if (lease === null) {
-    if ((await ctx.store.deleteFileByKey(dom.dmid, args.key)) === null) throw mogErr('unknown_key');
-    ctx.wake('delete');
-    return {};
-  }
-  let gone;
-  try {
-    gone = await ctx.store.deleteFileByKeyClaimed(dom.dmid, args.key, lease);
-  } catch (err) {
-    ctx.deleter.cancel();
-    throw err;
-  }
-  if (gone === null) {
-    ctx.deleter.cancel();
-    throw mogErr('unknown_key');
-  }
-  // nexttry 0: a closing tracker hands the job back due now, not at the lease's end.
-  ctx.deleter.take({ fid: gone.fid, nexttry: 0, failcount: 0 }, gone.devids);
+  if ((await ctx.store.deleteFileByKey(dom.dmid, args.key)) === null) throw mogErr('unknown_key');
+  ctx.wake('delete');
   return {};
 };
 

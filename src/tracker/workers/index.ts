@@ -2,7 +2,7 @@
 // (the original forks a process per worker): monitor, replicate, delete, the
 // tempfile reaper and the dead-device reaper. Queues live in the database, so trackers sharing one
 // database share the work.
-import type { DeleteHandoff, ReplicateHandoff, TrackerContext } from '../context';
+import type { ReplicateHandoff, TrackerContext } from '../context';
 import type { WorkerEnv, WorkerOptions } from './env';
 import { defaultWorkerOptions } from './env';
 import { createNodeAgent } from './http';
@@ -11,7 +11,7 @@ import { JobPump, nowSec } from './pump';
 import { startReaper } from './reaper';
 import { startDeadReaper } from './deadreaper';
 import { runReplicateJob, type HandedJob } from './replicate';
-import { claimDeleteJobs, runDeleteJob, type DeleteWork } from './delete';
+import { claimDeleteJobs, runDeleteJob } from './delete';
 import { startRebalanceWorker } from './rebalance';
 import { startFsck } from './fsck';
 import { startIoStatWatcher } from './iostat';
@@ -29,8 +29,6 @@ export interface WorkersHandle {
   readonly monitorReady: Promise<void>;
   /** create_close's hand-off of new files' replication (TrackerContext.replicator). */
   readonly replicator: ReplicateHandoff;
-  /** delete's hand-off of a deleted file's removal (TrackerContext.deleter). */
-  readonly deleter: DeleteHandoff;
   wake(worker: WorkerName): void;
   close(): Promise<void>;
 }
@@ -62,7 +60,7 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     log: replicateEnv.log,
   });
   const deleteEnv: WorkerEnv = { ...env, log: ctx.log.child({ worker: 'delete' }) };
-  const del = new JobPump<DeleteWork>({
+  const del = new JobPump({
     name: 'delete',
     parallel: deleteJobs,
     batch: Math.max(64, deleteJobs * 8),
@@ -97,16 +95,10 @@ export function startWorkers(ctx: TrackerContext, options: WorkerOptions = {}): 
     take: (job, known) => replicate.take({ ...job, known }),
     cancel: () => replicate.cancel(),
   };
-  const deleter: DeleteHandoff = {
-    reserve: () => (started && del.reserve() ? nowSec() + LEASE_SEC : null),
-    take: (job, devids) => del.take({ ...job, state: { live: false, devids } }),
-    cancel: () => del.cancel(),
-  };
 
   return {
     monitorReady: monitor.firstRound,
     replicator,
-    deleter,
     wake(worker: WorkerName): void {
       if (worker === 'replicate') replicate.wake();
       else if (worker === 'delete') del.wake();

@@ -1,11 +1,8 @@
 /**
- * delete hands the removal of a deleted file's copies straight to the
- * tracker's delete worker: the job is committed claimed, with the devices
- * of its copies read in the same transaction, so the worker neither claims
- * nor looks the fid up. The worker removes a copy over the side channel of
- * a node that advertises one (ours), and with HTTP DELETE elsewhere (a
- * stock mogstored). What must still hold: every copy goes, the queue
- * empties, and a tracker that closes meanwhile hands its job back due now.
+ * The delete worker removes a deleted file's copy over the side channel of
+ * a node that advertises one (ours: `delete <uri>`, a line on a kept
+ * connection), and with HTTP DELETE on a node that does not (a stock
+ * mogstored). Either way every copy goes and the queue empties.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,8 +26,6 @@ forEachEngine((_engine, env) => {
   let tracker: Tracker;
   let admin: LineClient;
   const nodes: { node: StorageNode; metrics: StorageMetrics; dir: string }[] = [];
-  const claimed = new Set<number>();
-  const lookedUp = new Set<number>();
 
   before(async () => {
     store = await env.open();
@@ -52,22 +47,6 @@ forEachEngine((_engine, env) => {
     await c.ok('create_class', { domain: 'dh', class: 'two', mindevcount: '2' });
     c.close();
     await setup.close();
-    const claim = store.claimDeleteJobs.bind(store);
-    store.claimDeleteJobs = async (now, limit, lease) => {
-      const jobs = await claim(now, limit, lease);
-      for (const j of jobs) claimed.add(j.fid);
-      return jobs;
-    };
-    const states = store.deleteJobStates.bind(store);
-    store.deleteJobStates = async (fids) => {
-      for (const f of fids) lookedUp.add(f);
-      return states(fids);
-    };
-    const state = store.deleteJobState.bind(store);
-    store.deleteJobState = async (fid) => {
-      lookedUp.add(fid);
-      return state(fid);
-    };
     // One monitor round (its test writes PUT and DELETE on every device), then none during the tests.
     tracker = await startTestTracker(store, { workers: true, config: { monitorIntervalMs: 600_000 } });
     admin = await LineClient.connect(tracker.port);
@@ -94,7 +73,7 @@ forEachEngine((_engine, env) => {
     return fid;
   }
 
-  /** The tracker's monitor has seen every device: its workers run (and take hand-offs) from then on. */
+  /** The tracker's monitor has seen every device: its workers run from then on. */
   async function monitorRound(t: Tracker): Promise<void> {
     await waitFor('the first monitor round', async () => t.ctx.observed.size === nodes.length, 20_000);
     await new Promise((r) => setTimeout(r, 50));
@@ -117,7 +96,7 @@ forEachEngine((_engine, env) => {
     }));
   }
 
-  test('a deleted file\'s copies go without a claim query or a lookup: over the side channel where the node has one, HTTP DELETE where not', async () => {
+  test('a deleted file\'s copies go over the side channel where the node has one, with HTTP DELETE where not', async () => {
     await monitorRound(tracker);
     const fid = await storeTwice(admin, 'gone');
     assert.deepEqual(await copies(fid), [200, 200]);
@@ -126,39 +105,8 @@ forEachEngine((_engine, env) => {
     await waitFor('both copies gone', async () => (await copies(fid)).every((s) => s === 404), 20_000);
     await waitFor('the queue to empty', async () => (await store.queueDepths()).delete === 0, 20_000);
     assert.deepEqual(await store.fileDevids(fid), []);
-    assert.ok(!claimed.has(fid), 'the job went through a claim query');
-    assert.ok(!lookedUp.has(fid), 'the worker looked the fid up');
     const after = await httpDeletes();
     assert.deepEqual([after[0] - before[0], after[1] - before[1]], [0, 1], 'the side channel node got an HTTP DELETE, or the other none');
     assert.match(await admin.send('get_paths domain=dh&key=gone'), /^ERR unknown_key/);
-  });
-
-  test('a tracker that closes while delete commits hands the claimed job back due now, not at its lease end', async () => {
-    const t = await startTestTracker(store, { workers: true, config: { monitorIntervalMs: 600_000 } });
-    const c = await LineClient.connect(t.port);
-    const del = store.deleteFileByKeyClaimed.bind(store);
-    try {
-      await monitorRound(t);
-      const fid = await storeTwice(c, 'closing');
-      let closing: Promise<void> | null = null;
-      store.deleteFileByKeyClaimed = async (dmid, key, lease) => {
-        store.deleteFileByKeyClaimed = del;
-        closing = t.close();
-        await new Promise((r) => setTimeout(r, 300));
-        return del(dmid, key, lease);
-      };
-      const answer = c.send('delete domain=dh&key=closing').catch(() => undefined);
-      await waitFor('the close to start', async () => closing !== null, 10_000);
-      await closing;
-      await answer;
-      assert.notEqual(closing, null, 'the delete did not take the hand-off');
-      // Handed back due now, the other tracker removes the copies at once (at its lease end, it would wait 120 s).
-      await waitFor('the other tracker to remove the copies', async () => (await copies(fid)).every((s) => s === 404), 10_000);
-      await waitFor('the queue to empty', async () => (await store.queueDepths()).delete === 0, 10_000);
-    } finally {
-      store.deleteFileByKeyClaimed = del;
-      c.close();
-      await t.close();
-    }
   });
 });
