@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dsnFromDbi, parseListen } from '../src/cli/mogilefsd';
+import { mysqlUrlFromDbi } from '../src/store/mysql/dbi';
 import { LineClient } from './helpers/tracker';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'mogilefsd.js');
@@ -70,5 +72,23 @@ describe('mogilefsd process', () => {
     assert.equal(dsnFromDbi('DBI:mysql:database=mogilefs;mysql_socket=/run/mysqld/mysqld.sock', 'mogile'),
       'mysql://mogile@127.0.0.1:3306/mogilefs?socket=%2Frun%2Fmysqld%2Fmysqld.sock');
     assert.throws(() => dsnFromDbi('DBI:Pg:dbname=x'), /not a DBI:mysql/);
+  });
+
+  test('DBI DSNs as DBD::mysql reads them: no host or localhost is the server\'s Unix socket when there is one', () => {
+    const sock = path.join(os.tmpdir(), `mogfs-fake-${process.pid}.sock`);
+    writeFileSync(sock, '');
+    try {
+      const socket = `?socket=${encodeURIComponent(sock)}`;
+      const url = (dsn: string, sockets: string[]): string | undefined => mysqlUrlFromDbi(dsn, 'mogile', undefined, sockets)?.url;
+      assert.equal(url('DBI:mysql:mogilefs', ['/nonexistent/a.sock', sock]), `mysql://mogile@127.0.0.1:3306/mogilefs${socket}`);
+      assert.equal(url('DBI:mysql:mogilefs;host=localhost', [sock]), `mysql://mogile@localhost:3306/mogilefs${socket}`);
+      assert.equal(url('DBI:mysql:mogilefs;host=127.0.0.1', [sock]), 'mysql://mogile@127.0.0.1:3306/mogilefs');
+      assert.equal(url('DBI:mysql:mogilefs;host=db1;port=3307', [sock]), 'mysql://mogile@db1:3307/mogilefs');
+      // No socket where the client library looks: TCP to this machine, where DBD::mysql would fail.
+      assert.equal(url('DBI:mysql:mogilefs;host=localhost', ['/nonexistent/b.sock']), 'mysql://mogile@localhost:3306/mogilefs');
+      assert.equal(url('DBI:mysql:mogilefs', ['/nonexistent/c.sock']), 'mysql://mogile@127.0.0.1:3306/mogilefs');
+    } finally {
+      rmSync(sock, { force: true });
+    }
   });
 });

@@ -102,7 +102,9 @@ export async function withBenchMariadb<T>(name: string, fn: (dsn: string, pid: n
     const conn = await createConnection(mariadb.url);
     await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\``);
     await conn.end();
-    return await fn(mariadb.url.replace(/\/?$/, `/${name}`), mariadb.pid);
+    // BENCH_DB_SOCKET=1: the tracker reaches MariaDB over its Unix socket (a server on the same machine), not TCP.
+    const socket = process.env.BENCH_DB_SOCKET === '1' ? `?socket=${encodeURIComponent(mariadb.socket)}` : '';
+    return await fn(mariadb.url.replace(/\/?$/, `/${name}`) + socket, mariadb.pid);
   } finally {
     await mariadb.stop();
   }

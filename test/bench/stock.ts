@@ -45,7 +45,7 @@ interface Row {
 /** MariaDB's count of statements run (Questions), through a connection of its own. */
 async function questions(dsn: string): Promise<number> {
   const { createConnection } = await import('mysql2/promise');
-  const conn = await createConnection(dsn);
+  const conn = await createConnection(dsn.replace(/\?.*$/, ''));
   try {
     const [rows] = await conn.query("SHOW GLOBAL STATUS LIKE 'Questions'");
     return Number((rows as { Value: string }[])[0]?.Value ?? 0);
