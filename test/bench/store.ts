@@ -1,8 +1,9 @@
 /**
  * The store engines on their own, in-process: rounds of what a stored,
  * replicated, read and deleted file costs the metadata store (create_open,
- * create_close, get_paths, a replica recorded, get_paths, delete, and the
- * delete worker's two steps), 8 rounds at a time as a tracker's
+ * create_close with its replication claimed, get_paths, the replica
+ * recorded and the job finished, get_paths, delete, and the delete
+ * worker's two steps), 8 rounds at a time as a tracker's
  * connections run them. Reports CPU per round of this process (the store's
  * code and SQLite itself) and of MariaDB. Part of `npm run bench`; figures
  * go to docs/BENCHMARKS.md ("Store engines").
@@ -24,13 +25,16 @@ async function rounds(s: MetadataStore, dbPid?: number): Promise<{ usPerRound: n
   const seconds = await pool(ROUNDS, CONCURRENCY, async (i) => {
     const key = `k/${i}`;
     const fid = await s.createTempfile({ dmid, dkey: key, classid: 0, devids: '1,2', createtime: 1 });
-    await s.commitFile({ fid, dmid, dkey: key, length: 32768, classid: 0, devids: [1], replicateNexttry: 0 });
+    // As the tracker does now: the replication job committed claimed (create_close's hand-off)
+    // and finished with the copy; the delete worker's state query and finish in their list forms.
+    const leaseEnd = Math.floor(Date.now() / 1000) + 120;
+    await s.commitFile({ fid, dmid, dkey: key, length: 32768, classid: 0, devids: [1], replicateNexttry: 0, replicateLeaseEnd: leaseEnd });
     await s.getFileWithDevids(dmid, key);
-    await s.addFileOn(fid, 2);
+    await s.addFileOnAndFinish(fid, 2);
     await s.getFileWithDevids(dmid, key);
     await s.deleteFileByKey(dmid, key);
-    await s.deleteJobState(fid);
-    await s.finishDeletedFile(fid);
+    await s.deleteJobStates([fid]);
+    await s.finishDeletedFiles([fid]);
   });
   const cpu = process.cpuUsage(cpu0);
   const dbAfter = dbPid ? Object.values(await cpuByProcess(dbPid)).reduce((a, b) => a + b, 0) : 0;
