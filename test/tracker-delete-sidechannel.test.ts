@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -108,5 +109,29 @@ forEachEngine((_engine, env) => {
     const after = await httpDeletes();
     assert.deepEqual([after[0] - before[0], after[1] - before[1]], [0, 1], 'the side channel node got an HTTP DELETE, or the other none');
     assert.match(await admin.send('get_paths domain=dh&key=gone'), /^ERR unknown_key/);
+  });
+  test('a side channel that no longer answers (the node came back on another port): the copy goes over HTTP DELETE', async () => {
+    await monitorRound(tracker);
+    const fid = await storeTwice(admin, 'moved');
+    // What the monitor last saw of dev1 names a port nothing listens on now.
+    const seen = tracker.ctx.observed.get(1);
+    assert.ok(seen?.sidechannelPort, 'dev1 advertised no side channel');
+    const dead = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    tracker.ctx.observed.set(1, { ...seen, sidechannelPort: dead });
+    try {
+      const before = await httpDeletes();
+      assert.equal(await admin.send('delete domain=dh&key=moved'), 'OK ');
+      await waitFor('both copies gone', async () => (await copies(fid)).every((st) => st === 404), 20_000);
+      await waitFor('the queue to empty', async () => (await store.queueDepths()).delete === 0, 20_000);
+      const after = await httpDeletes();
+      assert.deepEqual([after[0] - before[0], after[1] - before[1]], [1, 1]);
+    } finally {
+      tracker.ctx.observed.set(1, seen);
+    }
   });
 });
