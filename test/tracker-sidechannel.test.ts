@@ -188,11 +188,11 @@ describe('tracker side channel connections', () => {
     }
   });
 
-  test('a node that does not know delete (a stock mogstored) answers an error line; it is not asked to delete again for a while', async () => {
+  test('a node that does not know delete (a stock mogstored passes it to Perlbal: "ERROR: unknown command: delete") is not asked to delete again for a while', async () => {
     let deletes = 0;
     const node = await scriptedNode((u, n) => {
       if (u === '/dev1/gone.fid') deletes++;
-      return { delayMs: 0, line: u === '/dev1/gone.fid' ? 'ERROR: unknown command' : `${u} ${n}` };
+      return { delayMs: 0, line: u === '/dev1/gone.fid' ? 'ERROR: unknown command: delete' : `${u} ${n}` };
     });
     try {
       assert.equal(await sideChannelDelete('127.0.0.1', node.port, '/dev1/gone.fid', 2000), null);

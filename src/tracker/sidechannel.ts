@@ -72,7 +72,7 @@ class SideChannelConnection {
         this.socket.ref();
         this.armHead();
       }
-      // Questions asked in one tick (the deletes of a group of delete commands) go in one write.
+      // Questions asked in one tick (the copies of delete jobs that start together) go in one write.
       if (this.socket.writableCorked === 0) {
         this.socket.cork();
         process.nextTick(() => this.socket.uncork());
