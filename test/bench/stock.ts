@@ -10,8 +10,11 @@
  * figures in docs/BENCHMARKS.md.
  *
  *   BENCH_ENGINES=sqlite BENCH_DISKS=tmpfs node dist/test/bench/stock.js
+ * Profiles of one phase: MOGFS_PROFILE_DIR=<dir> (each daemon's V8 profile)
+ * with BENCH_PHASES=<file> (each phase's time window, on the profiles'
+ * clock), then node dist/test/bench/profwin.js <file> <phase> <profile>...
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
@@ -103,7 +106,11 @@ async function benchConfig(config: string, db: string, dataRoot: string, dbPid?:
     const u0 = process.cpuUsage();
     const m0 = await machineBusyMs();
     const s0 = await servers();
+    const from = process.hrtime.bigint() / 1000n;
     const seconds = await run();
+    if (process.env.BENCH_PHASES) {
+      await appendFile(process.env.BENCH_PHASES, `${config}\t${phase}\t${from}\t${process.hrtime.bigint() / 1000n}\n`);
+    }
     const s1 = await servers();
     const m1 = await machineBusyMs();
     const u1 = process.cpuUsage(u0);
