@@ -6,44 +6,30 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
-import { createLogger } from '../src/common/log';
 import { eurl } from '../src/protocol';
-import { startStorageNode, type StorageNode } from '../src/storage';
 import { StorageMetrics } from '../src/storage/metrics';
 import type { MetadataStore } from '../src/store';
 import type { Tracker } from '../src/tracker';
 import { forEachEngine } from './helpers/engines';
 import { waitFor } from './helpers/multitracker';
-import { LineClient, okArgs, startTestTracker } from './helpers/tracker';
+import { LineClient, okArgs, startTestCluster, startTestTracker, type TestCluster } from './helpers/tracker';
 
 forEachEngine((_engine, env) => {
   let store: MetadataStore;
   let tracker: Tracker;
   let admin: LineClient;
-  const nodes: { node: StorageNode; metrics: StorageMetrics; dir: string }[] = [];
+  let cluster: TestCluster;
+  const metrics = [new StorageMetrics(new Registry()), new StorageMetrics(new Registry())];
 
   before(async () => {
     store = await env.open();
     const setup = await startTestTracker(store);
     const c = await LineClient.connect(setup.port);
-    // Host 1 is ours (side channel advertised); host 2 has none, as a stock mogstored.
-    for (const [h, mgmt] of [[1, true], [2, false]] as const) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), `mogfs-delho${h}-`));
-      await mkdir(path.join(dir, `dev${h}`));
-      const metrics = new StorageMetrics(new Registry());
-      const node = await startStorageNode({
-        docroot: dir, host: `127.0.0.${h}`, httpPort: 0, mgmtPort: mgmt ? 0 : null, metrics, log: createLogger('test-storage', 'silent'),
-      });
-      nodes.push({ node, metrics, dir });
-      await c.ok('create_host', { host: `s${h}`, ip: node.host, port: node.httpPort, status: 'alive' });
-      await c.ok('create_device', { hostname: `s${h}`, devid: h, state: 'alive' });
-    }
+    // Host 1 is ours (side channel advertised); host 2 has none, as a stock mogstored. One device each.
+    cluster = await startTestCluster(c, 2, 1, (h) => ({ mgmtPort: h === 1 ? 0 : null, metrics: metrics[h - 1] }));
     await c.ok('create_domain', { domain: 'dh' });
     await c.ok('create_class', { domain: 'dh', class: 'two', mindevcount: '2' });
     c.close();
@@ -55,10 +41,7 @@ forEachEngine((_engine, env) => {
   after(async () => {
     admin.close();
     await tracker.close();
-    for (const n of nodes) {
-      await n.node.close();
-      await rm(n.dir, { recursive: true, force: true });
-    }
+    await cluster.close();
   });
 
   /** Stores `key` with a copy on each device; resolves to its fid once both are recorded. */
@@ -76,13 +59,13 @@ forEachEngine((_engine, env) => {
 
   /** The tracker's monitor has seen every device: its workers run from then on. */
   async function monitorRound(t: Tracker): Promise<void> {
-    await waitFor('the first monitor round', async () => t.ctx.observed.size === nodes.length, 20_000);
+    await waitFor('the first monitor round', async () => t.ctx.observed.size === cluster.nodes.length, 20_000);
     await new Promise((r) => setTimeout(r, 50));
   }
 
   /** HTTP status of each device's copy of `fid`. */
   async function copies(fid: number): Promise<number[]> {
-    return Promise.all(nodes.map(async ({ node }, i) => {
+    return Promise.all(cluster.nodes.map(async (node, i) => {
       const res = await request(`http://${node.host}:${node.httpPort}/dev${i + 1}/0/000/000/${String(fid).padStart(10, '0')}.fid`, { method: 'HEAD' });
       await res.body.dump();
       return res.statusCode;
@@ -91,8 +74,8 @@ forEachEngine((_engine, env) => {
 
   /** HTTP DELETE requests each node has answered. */
   async function httpDeletes(): Promise<number[]> {
-    return Promise.all(nodes.map(async ({ metrics }) => {
-      const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'mogfs_storage_requests_total');
+    return Promise.all(metrics.map(async (mx) => {
+      const m = (await mx.registry.getMetricsAsJSON()).find((x) => x.name === 'mogfs_storage_requests_total');
       return (m?.values ?? []).filter((v) => v.labels.method === 'DELETE').reduce((a, v) => a + Number(v.value), 0);
     }));
   }

@@ -12,7 +12,7 @@ import { formatRequest, parseReply } from '../../src/protocol';
 import type { Reply } from '../../src/protocol';
 import type { MetadataStore } from '../../src/store';
 import { startStorageNode } from '../../src/storage';
-import type { StorageNode } from '../../src/storage';
+import type { StorageNode, StorageNodeOptions } from '../../src/storage';
 import { startTracker } from '../../src/tracker';
 import type { Tracker, TrackerConfig } from '../../src/tracker';
 
@@ -132,9 +132,12 @@ export interface TestCluster {
  * Starts `hosts` storage nodes on 127.0.0.1, 127.0.0.2, ... (the original
  * schema wants one IP per host), each with `devsPerHost` devices, and
  * registers them through `c` the way mogadm does (create_host alive,
- * create_device). Devices are numbered 1.. in host order.
+ * create_device). Devices are numbered 1.. in host order. Nodes have no
+ * side channel unless `nodeOptions` (by host number, from 1) says otherwise.
  */
-export async function startTestCluster(c: LineClient, hosts = 2, devsPerHost = 2): Promise<TestCluster> {
+export async function startTestCluster(
+  c: LineClient, hosts = 2, devsPerHost = 2, nodeOptions: (host: number) => Partial<StorageNodeOptions> = () => ({}),
+): Promise<TestCluster> {
   const nodes: StorageNode[] = [];
   const dirs: string[] = [];
   const devices = new Map<number, { hostname: string; hostid: number }>();
@@ -154,6 +157,7 @@ export async function startTestCluster(c: LineClient, hosts = 2, devsPerHost = 2
         httpPort: 0,
         mgmtPort: null,
         log: createLogger('test-storage', process.env.MOGFS_LOG_LEVEL ?? 'silent'),
+        ...nodeOptions(h),
       });
       nodes.push(node);
       const created = await c.ok('create_host', { host: `stor${h}`, ip: node.host, port: node.httpPort, status: 'alive' });
