@@ -205,6 +205,18 @@ describe('tracker side channel connections', () => {
     }
   });
 
+  test('an MD5 the node could not read (`ERR read … failed`) answers only that question; the connection goes on', async () => {
+    const hex = 'ab'.repeat(16);
+    const node = await scriptedNode((u, n) => ({ delayMs: 0, line: n === 0 ? `ERR read ${u} at 0 failed` : `${u} md5=${hex}` }));
+    try {
+      assert.equal(await sideChannelMd5('127.0.0.1', node.port, '/dev1/bad.fid', 2000), null);
+      assert.deepEqual(await sideChannelMd5('127.0.0.1', node.port, '/dev1/next.fid', 2000), Buffer.from(hex, 'hex'));
+      assert.equal(node.connections(), 1, 'the error line closed the connection');
+    } finally {
+      await node.close();
+    }
+  });
+
   test('a connection the node closes while idle is reopened for the next question', async () => {
     const node = await scriptedNode((u) => ({ delayMs: 0, line: `${u} 7`, close: true }));
     try {

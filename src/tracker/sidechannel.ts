@@ -13,7 +13,7 @@
  * is first in line, not from when it was asked: a long `md5` ahead of it
  * is not its delay. A connection the node closes while nothing is asked
  * is only dropped (the next question opens another), not held against it.
- * An `ERROR: ...` line answers its question (null, the caller falls back)
+ * An `ERROR: ...` (or `ERR ...`) line answers its question (null, the caller falls back)
  * without closing the connection; `ERROR: unknown command` to a `delete`
  * (a stock mogstored, or one of ours from before it) leaves the delete
  * worker on HTTP DELETE for that node for a while.
@@ -96,8 +96,9 @@ class SideChannelConnection {
       const p = this.pending.shift();
       if (!p) return this.fail();
       if (p.timer) clearTimeout(p.timer);
-      // The node could not answer this one (one line per question, in order): the connection stays good.
-      if (line.startsWith('ERROR')) {
+      // The node could not answer this one (`ERROR: …`, or md5's `ERR read … failed`; one line
+      // per question, in order): the connection stays good.
+      if (line.startsWith('ERR')) {
         p.resolve(/^ERROR:? unknown command/i.test(line) ? 'unknown command' : null);
       } else {
         const m = /^(\S+)\s+(\S+)\s*$/.exec(line);
