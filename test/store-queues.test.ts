@@ -4,6 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachEngine, rawSql } from './helpers/engines';
+import { supportsInsertReturning } from '../src/store/mysql/dialect';
+
+test('INSERT … RETURNING is used where the server has it: MariaDB 10.5 and later, not MySQL', () => {
+  for (const v of ['10.5.0-MariaDB', '10.11.19-MariaDB-0+deb12u1', '11.4.2-MariaDB-log', '5.5.5-10.6.12-MariaDB']) {
+    assert.equal(supportsInsertReturning(v), true, v);
+  }
+  for (const v of ['10.4.32-MariaDB', '10.3.39-MariaDB-0+deb10u1', '8.0.36', '8.4.0', '5.7.44-log', 'garbage']) {
+    assert.equal(supportsInsertReturning(v), false, v);
+  }
+});
 
 forEachEngine((engine, env) => {
   test('replicate queue: upsert keeps the earlier nexttry; claim leases; retry and finish', async () => {
@@ -67,6 +77,11 @@ forEachEngine((engine, env) => {
   test('fid allocation skips fids already used by files the counter does not know', async () => {
     const db = await env.database();
     const s = await db.open();
+    // On MariaDB the new fid and its check are one INSERT … RETURNING: this test is that path's.
+    if (engine === 'mysql') {
+      const version = String(((await rawSql(db, 'SELECT VERSION() AS v')) as Array<{ v: string }>)[0]?.v ?? '');
+      assert.equal((s as unknown as { db: { dialect: { insertReturning: boolean } } }).db.dialect.insertReturning, supportsInsertReturning(version), version);
+    }
     const first = await s.createTempfile({ dmid: 1, dkey: 'a', classid: 0, devids: '1', createtime: 1 });
     // Another writer (the original tracker after a restart, an import) put files right above our counter.
     for (const fid of [first + 1, first + 2, first + 3]) {

@@ -4,8 +4,12 @@
 import type { Dialect, Q } from '../sql/conn';
 import { isDuplicate, isDuplicatePrimary } from './db';
 
-/** skipLocked: the server has SKIP LOCKED; without it plain FOR UPDATE still serialises claimers correctly. */
-export function mysqlDialect(skipLocked: boolean): Dialect {
+/**
+ * skipLocked: the server has SKIP LOCKED; without it plain FOR UPDATE still
+ * serialises claimers correctly. insertReturning: the server has
+ * `INSERT … RETURNING` (MariaDB 10.5+).
+ */
+export function mysqlDialect(skipLocked: boolean, insertReturning = false): Dialect {
   return {
     name: 'mysql',
     insertIgnore: 'INSERT IGNORE',
@@ -31,14 +35,28 @@ export function mysqlDialect(skipLocked: boolean): Dialect {
       const seeded = await q.run('INSERT IGNORE INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, 0, 0, 0, NULL, NULL)', top);
       if (seeded.changes > 0) await q.run('DELETE FROM tempfile WHERE fid = ? AND createtime = 0', top);
     },
+    insertReturning,
   };
+}
+
+/** major.minor.patch; MariaDB's handshake spelling `5.5.5-10.6.12-MariaDB` reads as 10.6.12. */
+function parseVersion(version: string): [number, number, number] | null {
+  const m = /^(?:5\.5\.5-(?=\d+\.\d+.*mariadb))?(\d+)\.(\d+)(?:\.(\d+))?/i.exec(version);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
 }
 
 /** SKIP LOCKED exists from MariaDB 10.6 and MySQL 8.0.1. */
 export function supportsSkipLocked(version: string): boolean {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
-  if (!m) return false;
-  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  const v = parseVersion(version);
+  if (!v) return false;
+  const [maj, min, patch] = v;
   if (/mariadb/i.test(version)) return maj > 10 || (maj === 10 && min >= 6);
   return maj > 8 || (maj === 8 && (min > 0 || patch >= 1));
+}
+
+/** `INSERT … RETURNING` exists from MariaDB 10.5; MySQL has none. */
+export function supportsInsertReturning(version: string): boolean {
+  const v = parseVersion(version);
+  if (!v || !/mariadb/i.test(version)) return false;
+  return v[0] > 10 || (v[0] === 10 && v[1] >= 5);
 }

@@ -15,7 +15,7 @@ import { Attrs } from '../sql/attrs';
 import { Files, noTempFile } from '../sql/files';
 import { SqlStore } from '../sql/store';
 import { MysqlDb } from './db';
-import { mysqlDialect, supportsSkipLocked } from './dialect';
+import { mysqlDialect, supportsSkipLocked, supportsInsertReturning } from './dialect';
 import { KeySql } from './keysql';
 import * as batches from './batches';
 import { KeyDeletes } from './keydeletes';
@@ -42,7 +42,7 @@ export class MysqlStore extends SqlStore {
     const keys = await createSchema(this.mysql);
     this.maxKeyLength = Math.min(keys.file.maxBytes, keys.tempfile.maxBytes, OUR_MAX_KEY_LENGTH);
     const version = (await this.mysql.get<{ v: string }>('SELECT VERSION() AS v'))?.v ?? '';
-    this.mysql.dialect = mysqlDialect(supportsSkipLocked(version));
+    this.mysql.dialect = mysqlDialect(supportsSkipLocked(version), supportsInsertReturning(version));
     this.fileKey = new KeySql(keys.file);
     this.tempKey = new KeySql(keys.tempfile);
     this.ready({ file: this.fileKey, tempfile: this.tempKey }, this.maxKeyLength);

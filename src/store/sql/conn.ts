@@ -86,6 +86,13 @@ export interface Dialect {
   nameParam(s: string): Param;
   /** Moves tempfile's auto-increment counter past `top`, so the next fid is above every fid in use. */
   bumpFidCounter(q: Q, top: number): Promise<void>;
+  /**
+   * `INSERT … RETURNING` with a subquery on the new row works (MariaDB 10.5+):
+   * a new fid and the check that it is free come back in one round trip.
+   * Off where each statement costs no round trip anyway (SQLite) or the
+   * server lacks it (MySQL).
+   */
+  readonly insertReturning: boolean;
 }
 
 /** The most copies devcount records (file.devcount is a TINYINT UNSIGNED in the original's schema). */

@@ -12,6 +12,11 @@ import { enqueueClaimed, enqueueReplicate } from './replicate';
 /** How many times create_open moves the fid counter past fids in use before it gives up. */
 const FID_ATTEMPTS = 5;
 
+/** SQL true when the fid `expr` names is still used by a file row or a queued delete of an old file. */
+function takenSql(expr: string): string {
+  return `EXISTS(SELECT 1 FROM file WHERE fid = ${expr}) OR EXISTS(SELECT 1 FROM file_to_delete2 WHERE fid = ${expr})`;
+}
+
 export class Files {
   constructor(
     private readonly db: SqlDb,
@@ -31,25 +36,22 @@ export class Files {
 
   async createTempfile(t: NewTempfile): Promise<number> {
     checkKeyLength(t.dkey, this.maxKeyLength);
-    const insert = async (fid: number | null): Promise<number> => {
-      const r = await this.db.run(
-        `INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, ?, ?, ?, ${this.tempKey.param}, ?)`,
-        fid, t.createtime, t.classid, t.dmid, this.tempKey.bind(t.dkey), t.devids,
-      );
-      return fid ?? r.insertId;
-    };
     if (t.fid) {
       if (await this.fidTaken(t.fid)) throw new MogError('fid_in_use', `fid ${t.fid} is already in use`);
       try {
-        return await insert(t.fid);
+        await this.db.run(
+          `INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids) VALUES (?, ?, ?, ?, ${this.tempKey.param}, ?)`,
+          t.fid, t.createtime, t.classid, t.dmid, this.tempKey.bind(t.dkey), t.devids,
+        );
+        return t.fid;
       } catch (e) {
         if (this.d.isDuplicate(e)) throw new MogError('fid_in_use', `fid ${t.fid} is already in use`);
         throw e;
       }
     }
     for (let attempt = 0; attempt < FID_ATTEMPTS; attempt++) {
-      const fid = await insert(null);
-      if (!(await this.fidTaken(fid))) return fid;
+      const { fid, taken } = await this.insertNewFid(t);
+      if (!taken) return fid;
       // The counter is behind fids in use (a client chose a fid, a database
       // was imported, or InnoDB reset the counter from an emptied tempfile
       // after a restart): give the fid back and push the counter past the
@@ -71,10 +73,27 @@ export class Files {
 
   /** A fid is taken while a file row, or a queued delete of an old file, still uses it: one round trip for both. */
   private async fidTaken(fid: number): Promise<boolean> {
-    const r = await this.db.get<{ taken: number }>(
-      'SELECT EXISTS(SELECT 1 FROM file WHERE fid = ?) OR EXISTS(SELECT 1 FROM file_to_delete2 WHERE fid = ?) AS taken', fid, fid,
-    );
+    const r = await this.db.get<{ taken: number }>(`SELECT ${takenSql('?')} AS taken`, fid, fid);
     return Number(r?.taken ?? 0) === 1;
+  }
+
+  /**
+   * A tempfile row with a new fid from the counter, and whether that fid is
+   * taken: one round trip where the server has `INSERT … RETURNING`, else
+   * the insert and then the check.
+   */
+  private async insertNewFid(t: NewTempfile): Promise<{ fid: number; taken: boolean }> {
+    const cols = 'INSERT INTO tempfile (fid, createtime, classid, dmid, dkey, devids)';
+    const params = [t.createtime, t.classid, t.dmid, this.tempKey.bind(t.dkey), t.devids];
+    if (this.d.insertReturning) {
+      const r = await this.db.get<{ fid: number; taken: number }>(
+        `${cols} VALUES (NULL, ?, ?, ?, ${this.tempKey.param}, ?) RETURNING fid, ${takenSql('tempfile.fid')} AS taken`, ...params,
+      );
+      if (!r) throw new Error('INSERT … RETURNING into tempfile returned no row');
+      return { fid: Number(r.fid), taken: Number(r.taken) === 1 };
+    }
+    const fid = (await this.db.run(`${cols} VALUES (NULL, ?, ?, ?, ${this.tempKey.param}, ?)`, ...params)).insertId;
+    return { fid, taken: await this.fidTaken(fid) };
   }
 
   async getTempfile(fid: number): Promise<TempfileRow | null> {

@@ -30,6 +30,8 @@ export const sqliteDialect: Dialect = {
   async bumpFidCounter(q: Q, top: number): Promise<void> {
     await q.run("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'tempfile'", top);
   },
+  // In process, a second statement costs no round trip.
+  insertReturning: false,
 };
 
 /** Keys as SQLite text: no conversion, any key fits (SQLite does not enforce VARCHAR lengths). */
