@@ -1,11 +1,11 @@
 // Uploads that go wrong: cut short, aborted, or hitting a full disk, never
 // leave a visible file or a temp file behind.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readdir, mkdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestStorage, rawHttp, type TestStorage } from './helpers/storage';
 import { fidPathOnDevice } from '../src/common/fidpath';
@@ -87,31 +87,55 @@ describe('storage node failed uploads', () => {
     assert.deepEqual(await listTree(path.join(ts.docroot, 'dev1')), ['usage']);
   });
 
-  test('disk full answers 507 and removes the temp file', async (t) => {
-    const dev = path.join(ts.docroot, 'dev5');
+  /**
+   * Runs `body` with dev<devid> a tmpfs of `size` (a real disk to fill);
+   * skipped without root (CI runs as root).
+   */
+  async function onSmallDevice(t: TestContext, devid: number, size: string, body: (dev: string) => Promise<void>): Promise<void> {
+    const dev = path.join(ts.docroot, `dev${devid}`);
     await mkdir(dev);
     try {
-      await run('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dev]);
+      await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dev]);
     } catch (e) {
-      // Needs root (CI runs as root); without it there is no real full disk to fill.
       await rm(dev, { recursive: true, force: true });
       t.skip(`cannot mount a small tmpfs here: ${(e as Error).message.split('\n')[0]}`);
       return;
     }
     try {
-      const body = Buffer.alloc(1024 * 1024, 7);
-      const r = await rawHttp(ts.node.httpPort, `PUT ${fidPathOnDevice(5, 1)} HTTP/1.1\r\nContent-Length: ${body.length}`, body);
-      assert.equal(r.status, 507);
-      await eventually(async () => assert.deepEqual(await listTree(dev), []));
-      // Afterwards the device still takes a file that fits.
-      const ok = await rawHttp(ts.node.httpPort, `PUT ${fidPathOnDevice(5, 2)} HTTP/1.1\r\nContent-Length: 3`, 'fit');
-      assert.equal(ok.status, 201);
-      assert.equal((await stat(path.join(dev, '0', '000', '000', '0000000002.fid'))).size, 3);
+      await body(dev);
     } finally {
       await run('umount', [dev]).catch(() => undefined);
       await rm(dev, { recursive: true, force: true });
     }
-  });
+  }
+
+  test('disk full answers 507 and removes the temp file', (t) => onSmallDevice(t, 5, '256k', async (dev) => {
+    const body = Buffer.alloc(1024 * 1024, 7);
+    const r = await rawHttp(ts.node.httpPort, `PUT ${fidPathOnDevice(5, 1)} HTTP/1.1\r\nContent-Length: ${body.length}`, body);
+    assert.equal(r.status, 507);
+    await eventually(async () => assert.deepEqual(await listTree(dev), []));
+    // Afterwards the device still takes a file that fits.
+    const ok = await rawHttp(ts.node.httpPort, `PUT ${fidPathOnDevice(5, 2)} HTTP/1.1\r\nContent-Length: 3`, 'fit');
+    assert.equal(ok.status, 201);
+    assert.equal((await stat(path.join(dev, '0', '000', '000', '0000000002.fid'))).size, 3);
+  }));
+
+  test('disk full on a small upload (created in place) answers 507 and leaves no short file', (t) => onSmallDevice(t, 6, '48k', async (dev) => {
+    // Under the 64 KiB a body is gathered for, over what the device holds.
+    const body = Buffer.alloc(60 * 1024, 9);
+    const r = await rawHttp(ts.node.httpPort, `PUT ${fidPathOnDevice(6, 1)} HTTP/1.1\r\nContent-Length: ${body.length}`, body);
+    assert.equal(r.status, 507);
+    const fidDir = path.join(dev, '0', '000', '000');
+    assert.deepEqual(await readdir(fidDir), [], 'the short file the write left was removed');
+    const ok = await rawHttp(ts.node.httpPort, `PUT ${fidPathOnDevice(6, 2)} HTTP/1.1\r\nContent-Length: 3`, 'fit');
+    assert.equal(ok.status, 201);
+    assert.deepEqual(await readdir(fidDir), ['0000000002.fid']);
+    // Replacing it goes through a temp file, which is gone afterwards.
+    const again = await rawHttp(ts.node.httpPort, `PUT ${fidPathOnDevice(6, 2)} HTTP/1.1\r\nContent-Length: 4`, 'more');
+    assert.equal(again.status, 204);
+    assert.deepEqual(await readdir(fidDir), ['0000000002.fid']);
+    assert.equal(await readFile(path.join(fidDir, '0000000002.fid'), 'utf8'), 'more');
+  }));
 });
 
 describe('storage node uploads with fsync and Expect: 100-continue', () => {

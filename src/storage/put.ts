@@ -1,14 +1,22 @@
 /**
- * PUT: the body streams into a temporary file beside the target, is checked
- * against Content-Length, optionally fsynced, then renamed into place. So a
- * reader sees the old file or the whole new one, never a partial upload; a
- * short or aborted upload is an error and its temporary file is removed.
+ * PUT. A body checked against Content-Length before anything is kept; a
+ * short or aborted upload is an error and leaves nothing behind.
+ * - A small body (≤ SMALL_BODY, the usual image or thumbnail) is gathered in
+ *   memory first. If the target does not exist it is created with O_EXCL and
+ *   written with one write (optionally fsynced): three trips to the thread
+ *   pool instead of five. Nothing reads a fid's path before the upload has
+ *   answered (the tracker hands it out only after create_close), Perlbal
+ *   wrote in place too, and a write that fails removes the file it created.
+ * - Otherwise (a larger body, or a target that exists) the body goes into a
+ *   temporary file beside the target, optionally fsynced, then renamed into
+ *   place, so a reader of an existing file sees the old one or the whole new
+ *   one, never a partial upload.
  * Missing parent directories are created (as the original Perlbal backend
  * did), so MKCOL first is allowed but not required.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open as openCb, write as writeCb, close as closeCb, fsync as fsyncCb } from 'node:fs';
+import { open as openCb, write as writeCb, close as closeCb, fsync as fsyncCb, fstat as fstatCb, constants, type Stats } from 'node:fs';
 import { rename, unlink, lstat } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -80,14 +88,19 @@ export async function handlePut(
   refuseUsageWrite(dp, 'PUT');
   const length = declaredLength(req);
   await ensureParentInside(dp);
+  const small = length !== null && length <= SMALL_BODY ? await gatherBody(req, length) : null;
+  if (small && (await createNew(dp.abs, small, opts.fsync))) {
+    answer(res, false);
+    return;
+  }
   const existed = await checkTarget(dp);
 
   const tmp = path.join(path.dirname(dp.abs), tempName());
   let renamed = false;
   let sink: WriteStream | null = null;
   try {
-    if (length !== null && length <= SMALL_BODY) {
-      await writeSmall(req, tmp, length, opts);
+    if (small) {
+      await writeWhole(tmp, small, opts.fsync);
     } else {
       const counter = new ByteCounter(length);
       // `flush` fsyncs before the close the pipeline waits for.
@@ -103,9 +116,7 @@ export async function handlePut(
     // Renaming onto a directory fails with EISDIR, answered as 409.
     await rename(tmp, dp.abs);
     renamed = true;
-    res.statusCode = existed ? 204 : 201;
-    res.setHeader('Content-Length', 0);
-    res.end();
+    answer(res, existed);
   } finally {
     if (!renamed) {
       // A stream destroyed while still opening creates the file afterwards:
@@ -147,8 +158,14 @@ async function checkTarget(dp: DevicePath): Promise<boolean> {
   return true;
 }
 
-/** Gather a body of known, small length and write it with one call (plus fsync when asked). */
-async function writeSmall(req: IncomingMessage, tmp: string, length: number, opts: PutOptions): Promise<void> {
+function answer(res: ServerResponse, replaced: boolean): void {
+  res.statusCode = replaced ? 204 : 201;
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
+/** A body of known, small length, whole; an error when it is cut short or runs over. */
+async function gatherBody(req: IncomingMessage, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let got = 0;
   for await (const chunk of req) {
@@ -159,20 +176,70 @@ async function writeSmall(req: IncomingMessage, tmp: string, length: number, opt
   }
   if (!req.complete) throw new PathError(400, 'upload was aborted before the body ended');
   if (got !== length) throw new PathError(400, `body has ${got} bytes but Content-Length said ${length}`);
-  // Plain descriptors rather than a FileHandle: three trips to the thread
-  // pool and no handle object to track and close through promises.
-  const fd = await new Promise<number>((resolve, reject) =>
-    openCb(tmp, 'wx', 0o644, (err, f) => (err ? reject(err) : resolve(f))),
-  );
-  try {
-    let off = 0;
-    while (off < length) {
-      off += await new Promise<number>((resolve, reject) =>
-        writeCb(fd, buf, off, length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
-      );
-    }
-    if (opts.fsync) await new Promise<void>((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())));
-  } finally {
-    await new Promise<void>((resolve, reject) => closeCb(fd, (err) => (err ? reject(err) : resolve())));
+  return buf;
+}
+
+// Plain descriptors and callbacks rather than FileHandles: one promise per
+// trip to the thread pool and no handle object to track and close.
+const openFd = (p: string, flags: number): Promise<number> =>
+  new Promise((resolve, reject) => openCb(p, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
+const closeFd = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => closeCb(fd, (err) => (err ? reject(err) : resolve())));
+const fstatFd = (fd: number): Promise<Stats> =>
+  new Promise((resolve, reject) => fstatCb(fd, (err, st) => (err ? reject(err) : resolve(st))));
+
+/** All of `buf` to `fd`, then fsync when asked. */
+async function writeAll(fd: number, buf: Buffer, fsync: boolean): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    off += await new Promise<number>((resolve, reject) =>
+      writeCb(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
+    );
   }
+  if (fsync) await new Promise<void>((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** A new file `p` (refused if anything is there) holding `buf`: the temp file's write. */
+async function writeWhole(p: string, buf: Buffer, fsync: boolean): Promise<void> {
+  const fd = await openFd(p, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
+  try {
+    await writeAll(fd, buf, fsync);
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+/**
+ * Creates `target` holding `buf` when nothing is there (O_EXCL: an existing
+ * file, directory or symlink, dangling or not, is never opened): true when
+ * done, false when something exists and the upload must go the replacing
+ * way. A failed write removes the file this call created, and only that
+ * file (a concurrent replace may have put another in its place); so does a
+ * failed close.
+ */
+async function createNew(target: string, buf: Buffer, fsync: boolean): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = await openFd(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    await writeAll(fd, buf, fsync);
+  } catch (e) {
+    const mine = await fstatFd(fd).catch(() => null);
+    await closeFd(fd).catch(() => undefined);
+    const now = mine && (await lstat(target).catch(() => null));
+    if (now && now.ino === mine.ino && now.dev === mine.dev) await unlink(target).catch(() => undefined);
+    throw e;
+  }
+  try {
+    await closeFd(fd);
+  } catch (e) {
+    // A close that fails (EIO, a quota on a network filesystem) may have lost data.
+    await unlink(target).catch(() => undefined);
+    throw e;
+  }
+  return true;
 }
