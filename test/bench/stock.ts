@@ -45,6 +45,21 @@ interface Row {
   statements: number | null;
 }
 
+/**
+ * BENCH_DB_LOG=<dir>: MariaDB's general log of each phase, one file per
+ * phase in <dir> (which statements an operation costs, not just how many).
+ */
+async function generalLog(dsn: string, file: string | null): Promise<void> {
+  const { createConnection } = await import('mysql2/promise');
+  const conn = await createConnection(dsn.replace(/\?.*$/, ''));
+  try {
+    if (file === null) await conn.query('SET GLOBAL general_log = 0');
+    else await conn.query(`SET GLOBAL general_log_file = ${conn.escape(file)}, general_log = 1`);
+  } finally {
+    await conn.end();
+  }
+}
+
 /** MariaDB's count of statements run (Questions), through a connection of its own. */
 async function questions(dsn: string): Promise<number> {
   const { createConnection } = await import('mysql2/promise');
@@ -106,8 +121,11 @@ async function benchConfig(config: string, db: string, dataRoot: string, dbPid?:
     const u0 = process.cpuUsage();
     const m0 = await machineBusyMs();
     const s0 = await servers();
+    const logDir = mysql ? process.env.BENCH_DB_LOG : undefined;
+    if (logDir) await generalLog(db, path.resolve(logDir, `${config} ${phase}.log`.replace(/[^\w.-]+/g, '_')));
     const from = process.hrtime.bigint() / 1000n;
     const seconds = await run();
+    if (logDir) await generalLog(db, null);
     if (process.env.BENCH_PHASES) {
       await appendFile(process.env.BENCH_PHASES, `${config}\t${phase}\t${from}\t${process.hrtime.bigint() / 1000n}\n`);
     }
