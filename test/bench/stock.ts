@@ -13,8 +13,12 @@
  * Profiles of one phase: MOGFS_PROFILE_DIR=<dir> (each daemon's V8 profile)
  * with BENCH_PHASES=<file> (each phase's time window, on the profiles'
  * clock), then node dist/test/bench/profwin.js <file> <phase> <profile>...
+ * BENCH_DB_LOG=<dir>: MariaDB's general log of each phase, a file each.
+ * Before the table it prints each disk's floor: the CPU one new file costs
+ * to create, write and close there (a stored file makes two).
  */
 import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync, constants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MogileFS } from '../../src/client';
@@ -190,11 +194,38 @@ async function benchConfig(config: string, db: string, dataRoot: string, dbPid?:
   return rows;
 }
 
+/**
+ * The disk's floor: the CPU (mostly the kernel's) one new file of SIZE costs
+ * to create, write and close, measured in this process with plain blocking
+ * calls (a bench, not a server). A stored and replicated file is two such
+ * files, one on each storage node.
+ */
+function fileCreationFloor(root: string): { user: number; system: number } {
+  const dir = mkdtempSync(path.join(root, 'mogfs-floor-'));
+  const buf = Buffer.alloc(SIZE, 0x61);
+  const n = 1000;
+  try {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      const fd = openSync(path.join(dir, `${String(i).padStart(10, '0')}.fid`), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      writeSync(fd, buf);
+      closeSync(fd);
+    }
+    const c = process.cpuUsage(c0);
+    return { user: c.user / n, system: c.system / n };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  const floors: string[] = [];
   for (const disk of DISK_NAMES) {
     const root = DISKS[disk];
     if (!root) throw new Error(`unknown disk ${disk} (ext4 or tmpfs)`);
+    const f = fileCreationFloor(root);
+    floors.push(`${disk} (${root}) ${Math.round(f.user + f.system)} µs (kernel ${Math.round(f.system)})`);
     if (ENGINES.includes('sqlite')) rows.push(...await benchConfig(`sqlite, ${disk}`, 'sqlite', root));
     if (ENGINES.includes('mysql')) {
       const r = await withBenchMariadb('mogfs_stock', (dsn, pid) => benchConfig(`mariadb, ${disk}`, dsn, root, pid));
@@ -202,6 +233,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nStock-client profile: ${FILES} x ${SIZE / 1024} KiB, ${WORKERS} workers as MogileFS::Client, node ${process.version}, ${os.cpus().length} cores`);
+  console.log(`Floor: CPU to create, write and close one new ${SIZE / 1024} KiB file (a stored file makes two): ${floors.join('; ')}`);
   const procs = [...new Set(rows.flatMap((r) => Object.keys(r.cpu)))].sort();
   console.log(`| config | phase | ops/s | server CPU ms/op | ${procs.join(' | ')} | other | MariaDB statements/op |`);
   console.log(`|---|---|---:|---:|${procs.map(() => '---:').join('|')}|---:|---:|`);
