@@ -11,7 +11,8 @@
  * headers in one writeHead.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fstat, read, close, createReadStream, type Stats } from 'node:fs';
+import { read, createReadStream, type Stats } from 'node:fs';
+import { closeFd, fstatFd } from './fd';
 import { pipeline } from 'node:stream/promises';
 import { parseDevicePath, openInside, statInside, PathError } from './paths';
 import { parseRange } from './range';
@@ -98,14 +99,6 @@ async function answer(
   res.statusCode = status;
   for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i], headers[i + 1]);
   return { start, end };
-}
-
-function fstatFd(fd: number): Promise<Stats> {
-  return new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
-}
-
-function closeFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 /** `length` bytes from `start`; a file that shrank under us is an error, not a short body. */

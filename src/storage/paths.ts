@@ -5,10 +5,11 @@
  * backend allowed [\w.-] too), never `.` or `..`, and whatever it resolves to
  * on disk (symlinks included) must stay inside that device's real directory.
  */
-import { constants, open as openCb } from 'node:fs';
+import { constants } from 'node:fs';
 import { realpath, mkdir, lstat, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
+import { openFd } from './fd';
 
 /** A refused path: `status` is the HTTP status to answer with. */
 export class PathError extends Error {
@@ -142,11 +143,6 @@ async function dirKnownInside(dp: DevicePath, dir: string): Promise<boolean> {
   if (!isInside(await realDevDir(dp), real)) return false;
   rememberInside(dir);
   return true;
-}
-
-/** open() through a callback: one promise, no FileHandle to track (GET opens one per request). */
-function openFd(p: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => openCb(p, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 /**

@@ -16,7 +16,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open as openCb, write as writeCb, close as closeCb, fsync as fsyncCb, fstat as fstatCb, constants, type Stats } from 'node:fs';
+import { write as writeCb, fsync as fsyncCb, constants } from 'node:fs';
+import { openFd, closeFd, fstatFd } from './fd';
 import { rename, unlink, lstat } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -178,15 +179,6 @@ async function gatherBody(req: IncomingMessage, length: number): Promise<Buffer>
   if (got !== length) throw new PathError(400, `body has ${got} bytes but Content-Length said ${length}`);
   return buf;
 }
-
-// Plain descriptors and callbacks rather than FileHandles: one promise per
-// trip to the thread pool and no handle object to track and close.
-const openFd = (p: string, flags: number): Promise<number> =>
-  new Promise((resolve, reject) => openCb(p, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
-const closeFd = (fd: number): Promise<void> =>
-  new Promise((resolve, reject) => closeCb(fd, (err) => (err ? reject(err) : resolve())));
-const fstatFd = (fd: number): Promise<Stats> =>
-  new Promise((resolve, reject) => fstatCb(fd, (err, st) => (err ? reject(err) : resolve(st))));
 
 /** All of `buf` to `fd`, then fsync when asked. */
 async function writeAll(fd: number, buf: Buffer, fsync: boolean): Promise<void> {
