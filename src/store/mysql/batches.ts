@@ -1,6 +1,6 @@
 /**
  * MySQL's one-round-trip forms of the hot transactions: the statements of
- * ../sql (files.ts commitFile; deletes.ts finishDeletedFiles) sent as one
+ * ../sql (files.ts commitFile; deletes.ts finishDeletedChunk) sent as one
  * batch (MysqlDb.script), with session variables carrying results between
  * them (delete by key is in keydeletes.ts). A round trip costs the tracker
  * about 50 µs of CPU, more than a statement's work (create_close was six); a
@@ -65,7 +65,7 @@ export async function commitNewFile(db: MysqlDb, fileKey: KeySql, f: CommitFile)
  * and queue rows of the others go, in one transaction. Resolves to the fids
  * that went. A batch is text, never prepared, so its list is not padded.
  */
-export async function finishDeletedFiles(db: MysqlDb, fids: number[]): Promise<number[]> {
+export async function finishDeletedChunk(db: MysqlDb, fids: number[]): Promise<number[]> {
   const m = marks(fids.length);
   const dead = (t: string): string => `${t}.fid IN (${m}) AND NOT EXISTS (SELECT 1 FROM file WHERE file.fid = ${t}.fid)`;
   const results = await db.script(

@@ -110,8 +110,8 @@ export class MysqlStore extends SqlStore {
     return this.keyDeletes.delete(dmid, dkey, now ?? unixNow());
   }
 
-  protected override async finishDeletedChunk(part: number[]): Promise<number[]> {
-    return [...(await batches.finishDeletedFiles(this.mysql, part))];
+  protected override finishDeletedChunk(part: number[]): Promise<number[]> {
+    return batches.finishDeletedChunk(this.mysql, part);
   }
 
   override async addFileOnAndFinish(fid: number, devid: number): Promise<'finished' | 'gone'> {
